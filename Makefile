@@ -1,0 +1,55 @@
+# Every target works on a fresh clone: `make setup` builds everything a machine needs.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
+export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
+export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
+
+.PHONY: setup run demo test test-fast lint typecheck bench clean
+
+setup: $(STAMP) node_modules/.installed
+
+$(STAMP): pyproject.toml setup.py provenance/_sha256.c
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q --no-build-isolation -e ".[dev]"
+	$(BIN)/python -c "import provenance.merkle as m; assert m.NATIVE, 'native hasher not built'"
+	touch $@
+
+node_modules/.installed: $(wildcard package.json package-lock.json)
+	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
+	mkdir -p node_modules && touch $@
+
+run: setup
+	$(BIN)/python scripts/demo.py
+
+demo: run
+
+test: setup
+	$(BIN)/ruff check provenance api tests scripts
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow"
+
+lint:
+	$(BIN)/ruff check provenance api tests scripts
+
+typecheck:
+	$(BIN)/mypy
+
+# The benchmark peers live in their own venv: merkletools cannot be a dependency (its pysha3
+# requirement does not build on Python 3.11), so it is installed there with --no-deps.
+BENCH := .cache/bench-venv
+bench: setup
+	test -d $(BENCH) || $(PY) -m venv $(BENCH)
+	$(BENCH)/bin/pip install -q --upgrade pip setuptools wheel
+	$(BENCH)/bin/pip install -q --no-build-isolation -e . pymerkle==7.0.0 psutil
+	$(BENCH)/bin/pip install -q --no-deps merkletools==1.0.3
+	$(BENCH)/bin/python scripts/bench_core.py
+
+clean:
+	rm -rf $(VENV) node_modules build .cache .data
