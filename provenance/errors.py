@@ -39,7 +39,7 @@ class InputError(ProvenanceError):
         self,
         reason: str,
         *,
-        code: str,
+        code: str = "input.invalid",
         source: str | None = None,
         line: int | None = None,
         column: str | None = None,
@@ -55,6 +55,15 @@ class InputError(ProvenanceError):
         out = super().to_dict()
         out.update({"source": self.source, "line": self.line, "column": self.column})
         return out
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Raised in ingest worker processes and re-raised in the parent: keep every field.
+        fields = {"code": self.code, "source": self.source, "line": self.line, "column": self.column}
+        return (_rebuild_input_error, (type(self), self.reason, fields))
+
+
+def _rebuild_input_error(cls: type[InputError], reason: str, fields: dict[str, object]) -> InputError:
+    return cls(reason, **fields)  # type: ignore[arg-type]
 
 
 def _at(label: str, value: object) -> str | None:

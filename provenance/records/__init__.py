@@ -1,0 +1,6 @@
+"""Records: the dataset schema, canonical entries (DESIGN §2) and streaming file readers."""
+
+from provenance.records.canonical import canonical, entry_bytes, key_text, record_salt
+from provenance.records.schema import Schema
+
+__all__ = ["Schema", "canonical", "entry_bytes", "key_text", "record_salt"]

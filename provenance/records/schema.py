@@ -1,0 +1,132 @@
+"""The dataset schema: which columns form the record key, optional column types, salting."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import rfc8785
+
+from provenance.errors import FormatError
+
+SCHEMA_FORMAT = "provenance-schema/v1"
+COLUMN_TYPES = ("string", "integer", "number", "boolean", "json")
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+_SAFE_INT = 2**53 - 1
+
+
+@dataclass(frozen=True)
+class Schema:
+    """How records of a dataset are keyed and typed. Its RFC 8785 hash is in every manifest."""
+
+    key: tuple[str, ...]
+    columns: Mapping[str, str] = field(default_factory=dict)
+    salted: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            raise FormatError("a schema needs at least one key column", code="schema.invalid")
+        if len(set(self.key)) != len(self.key):
+            raise FormatError("key columns repeat", code="schema.invalid")
+        for name, kind in self.columns.items():
+            if kind not in COLUMN_TYPES:
+                raise FormatError(
+                    f"column {name!r} has unknown type {kind!r} (one of {', '.join(COLUMN_TYPES)})",
+                    code="schema.invalid",
+                )
+        for col in self.key:
+            if self.columns.get(col) == "json":
+                raise FormatError(f"key column {col!r} cannot be of type json", code="schema.invalid")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": SCHEMA_FORMAT,
+            "key": list(self.key),
+            "columns": dict(sorted(self.columns.items())),
+            "salted": self.salted,
+        }
+
+    def hash(self) -> bytes:
+        """``SHA-256(RFC8785(schema))``, the manifest's ``schemaHash``."""
+        return hashlib.sha256(rfc8785.dumps(self.to_json())).digest()
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Schema:
+        """Parse the JSON form; refuses unknown formats and fields.
+
+        Raises:
+            FormatError: the object is not a valid schema.
+        """
+        if not isinstance(obj, dict) or obj.get("format") != SCHEMA_FORMAT:
+            raise FormatError(f"schema must be an object with format {SCHEMA_FORMAT!r}",
+                              code="schema.invalid")
+        extra = set(obj) - {"format", "key", "columns", "salted"}
+        if extra:
+            raise FormatError(f"unknown schema fields: {', '.join(sorted(extra))}", code="schema.invalid")
+        key, columns, salted = obj.get("key"), obj.get("columns", {}), obj.get("salted", False)
+        if not (isinstance(key, list) and all(isinstance(k, str) for k in key)):
+            raise FormatError("schema key must be a list of column names", code="schema.invalid")
+        if not (isinstance(columns, dict) and all(isinstance(v, str) for v in columns.values())):
+            raise FormatError("schema columns must map names to type names", code="schema.invalid")
+        if not isinstance(salted, bool):
+            raise FormatError("schema salted must be true or false", code="schema.invalid")
+        return cls(tuple(key), dict(columns), salted)
+
+
+class CellError(ValueError):
+    """A cell cannot be converted to its column's type."""
+
+    def __init__(self, reason: str, code: str = "input.bad-value") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+def convert_cell(text: str, kind: str) -> Any:
+    """A CSV cell as the JSON value its column type says; an empty typed cell is null."""
+    if kind == "string":
+        return text
+    if text == "":
+        return None
+    if kind == "integer":
+        if not _INTEGER.fullmatch(text):
+            raise CellError(f"{text!r} is not an integer")
+        value = int(text)
+        if not -_SAFE_INT <= value <= _SAFE_INT:
+            raise CellError(f"integer {text} is outside ±(2^53-1)", "input.unsafe-integer")
+        return value
+    if kind == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            raise CellError(f"{text!r} is not a number") from None
+        if not math.isfinite(number):
+            raise CellError(f"non-finite number {text!r}", "input.non-finite-number")
+        return number
+    if kind == "boolean":
+        if text in ("true", "false"):
+            return text == "true"
+        raise CellError(f"{text!r} is not true or false")
+    try:  # json
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as e:
+        raise CellError(f"not JSON: {e}") from None
+
+
+def check_value(value: Any, kind: str) -> None:
+    """Refuse a JSON value that does not have its column's declared type (null passes)."""
+    if value is None or kind == "json":
+        return
+    ok = {
+        "string": isinstance(value, str),
+        "integer": type(value) is int,
+        "number": type(value) in (int, float),
+        "boolean": type(value) is bool,
+    }[kind]
+    if not ok:
+        raise CellError(f"{type(value).__name__} value where the schema says {kind}")
