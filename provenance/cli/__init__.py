@@ -1,0 +1,23 @@
+"""The ``provenance`` command line: one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from provenance.cli import keys, prove, snapshot, verify
+
+app = typer.Typer(
+    name="provenance",
+    help="Verifiable dataset snapshots: build, sign, prove, verify.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(snapshot.app, name="snapshot")
+app.add_typer(keys.app, name="keys")
+app.command("prove")(prove.prove)
+app.command("verify")(verify.verify)
+
+
+def main() -> None:
+    app()

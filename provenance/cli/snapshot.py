@@ -1,0 +1,149 @@
+"""``provenance snapshot``: build a snapshot from a data file, sign its manifest."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from provenance.cli.common import err, errors_to_exit, out, password, settings
+from provenance.errors import InputError
+from provenance.keys import load_source_key, write_private
+from provenance.config import Settings
+from provenance.manifest import (
+    Domain,
+    Manifest,
+    Parent,
+    check_dataset_name,
+    check_transform,
+    dataset_id,
+    sign,
+)
+from provenance.records.schema import Schema
+from provenance.snapshot import Built, Limits, build
+from provenance.snapshotdir import SnapshotDir, StagedSnapshot
+
+app = typer.Typer(help="Build and sign dataset snapshots.", no_args_is_help=True)
+PROGRESS_MIN_BYTES = 5 << 20  # about 100k records of typical width
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _types(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in _split(text):
+        name, sep, kind = item.partition("=")
+        if not sep:
+            raise InputError(f"--types item {item!r} must be column=type", code="input.bad-option")
+        out[name] = kind
+    return out
+
+
+def _parent(text: str) -> Parent:
+    """``name@version:0xroot``."""
+    try:
+        name, rest = text.split("@", 1)
+        version, root = rest.split(":", 1)
+        return Parent(dataset_id(name), int(version), bytes.fromhex(root.removeprefix("0x")), name)
+    except ValueError:
+        raise InputError(f"--parent {text!r} must be name@version:0x<root>", code="input.bad-option") from None
+
+
+def _salt_secret(path: Path) -> bytes:
+    """Read the dataset's salt secret, creating it (32 random bytes, mode 0600) on first use."""
+    if not path.exists():
+        write_private(path, secrets.token_hex(32).encode() + b"\n")
+        err.print(f"created salt secret {path}; keep it to build later versions with the same salts")
+    text = path.read_text().strip()
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        raise InputError(f"{path} must hold a hex salt secret", code="input.bad-salt-secret") from None
+    if len(secret) < 16:
+        raise InputError(f"{path}: salt secret must be at least 16 bytes", code="input.bad-salt-secret")
+    return secret
+
+
+@app.command("build")
+def build_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV, JSON Lines or Parquet file")],
+    dataset: Annotated[str, typer.Option(help="Dataset name, e.g. tm/ratings/daily")],
+    key: Annotated[str, typer.Option(help="Key column(s), comma-separated")],
+    out_dir: Annotated[Path, typer.Option("--out", help="New directory for the snapshot")],
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet")] = None,
+    version: Annotated[int, typer.Option(help="Dataset version (starts at 1)")] = 1,
+    types: Annotated[str, typer.Option(help="Column types: col=integer,col2=number,...")] = "",
+    salt_secret: Annotated[Path | None, typer.Option(help="Salt records with this secret file")] = None,
+    parent: Annotated[list[str] | None, typer.Option(help="Upstream snapshot name@version:0xroot")] = None,
+    transform: Annotated[Path | None, typer.Option(help="JSON file {name, code, params}")] = None,
+    created_at: Annotated[int | None, typer.Option(help="Unix time (default: now)")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores)")] = None,
+) -> None:
+    """Canonicalise FILE, build its Merkle tree and write the snapshot to --out.
+
+    The last line printed is the root as 64 hex characters.
+    """
+    with errors_to_exit():
+        cfg = settings()
+        check_dataset_name(dataset)
+        schema = Schema(tuple(_split(key)), _types(types), salted=salt_secret is not None)
+        secret = _salt_secret(salt_secret) if salt_secret is not None else None
+        parents = tuple(_parent(p) for p in parent or [])
+        transform_obj = check_transform(json.loads(transform.read_text())) if transform else None
+        staged = StagedSnapshot(out_dir)
+        try:
+            built = _build(file, schema, staged, fmt, secret, workers or cfg.ingest_workers, cfg)
+            manifest = Manifest(dataset=dataset, version=version, root=built.root, size=built.size,
+                                schema=schema, created_at=created_at or int(time.time()),
+                                parents=parents, transform=transform_obj)
+            snap = staged.commit(manifest, built.tree)
+        except BaseException:
+            staged.abort()
+            raise
+        out.print(f"snapshot {dataset} v{version}: {built.size} records → {snap.path}")
+        out.print(built.root.hex())
+
+
+def _build(file: Path, schema: Schema, staged: StagedSnapshot, fmt: str | None, secret: bytes | None,
+           workers: int | None, cfg: Settings) -> Built:
+    limits = Limits(max_records=cfg.max_records, max_record_bytes=cfg.max_record_bytes)
+    try:
+        big = file.stat().st_size >= PROGRESS_MIN_BYTES
+    except OSError:
+        big = False
+    if not (big and err.is_terminal):
+        return build(file, schema, staged.sink, fmt=fmt, salt_secret=secret, workers=workers,
+                     limits=limits)
+    with Progress(TextColumn("ingest"), BarColumn(), TextColumn("{task.completed:,} records"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("ingest", total=None)
+        return build(file, schema, staged.sink, fmt=fmt, salt_secret=secret, workers=workers,
+                     limits=limits, progress=lambda n: bar.update(task, completed=n))
+
+
+@app.command("sign")
+def sign_cmd(
+    directory: Annotated[Path, typer.Argument(help="Snapshot directory from `snapshot build`")],
+    source_key: Annotated[Path, typer.Option(help="eth keystore v3 file of the dataset's source")],
+    chain_id: Annotated[int | None, typer.Option(help="EIP-712 domain chain id")] = None,
+    registry: Annotated[str | None, typer.Option(help="EIP-712 domain: ProvenanceRegistry address")] = None,
+) -> None:
+    """Sign the snapshot's manifest (EIP-712) with a source key."""
+    with errors_to_exit():
+        cfg = settings()
+        snap = SnapshotDir(directory)
+        manifest = snap.manifest()
+        domain = Domain(chain_id or cfg.chain_id, registry or cfg.registry)
+        key = load_source_key(source_key, password(cfg))
+        signed = sign(manifest, domain, key)
+        snap.write_signed(signed)
+        out.print(f"signed by {signed.signer} for chain {domain.chain_id}, registry {domain.verifying_contract}")
+        out.print("0x" + manifest.digest(domain).hex())
+

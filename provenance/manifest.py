@@ -1,0 +1,397 @@
+"""The snapshot manifest: what a source signs about one version of a dataset (DESIGN §2).
+
+Its EIP-712 encoding (eth-account) is exactly the struct ``ProvenanceRegistry`` recovers
+on-chain, so a signature made here is accepted by ``anchorSnapshot`` and by any EIP-712 tool.
+Signatures are 65 bytes ``r || s || v`` with ``v`` in {27, 28} and low ``s`` (EIP-2), as
+OpenZeppelin's ECDSA requires; anything else is refused before recovery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import rfc8785
+from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
+from eth_utils import keccak, to_checksum_address
+
+from provenance.errors import FormatError, SignatureError
+from provenance.records.schema import Schema
+
+MANIFEST_FORMAT = "provenance-manifest/v1"
+DOMAIN_NAME = "ProvenanceRegistry"
+DOMAIN_VERSION = "1"
+ZERO32 = b"\x00" * 32
+UINT64_MAX = 2**64 - 1
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_NAME = re.compile(r"[a-z0-9][a-z0-9._/-]{0,127}")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+EIP712_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Snapshot": [
+        {"name": "datasetId", "type": "bytes32"},
+        {"name": "version", "type": "uint64"},
+        {"name": "root", "type": "bytes32"},
+        {"name": "size", "type": "uint64"},
+        {"name": "schemaHash", "type": "bytes32"},
+        {"name": "parents", "type": "Parent[]"},
+        {"name": "transformHash", "type": "bytes32"},
+        {"name": "createdAt", "type": "uint64"},
+    ],
+    "Parent": [
+        {"name": "datasetId", "type": "bytes32"},
+        {"name": "version", "type": "uint64"},
+        {"name": "root", "type": "bytes32"},
+    ],
+}
+
+
+def check_dataset_name(name: str) -> str:
+    """Refuse names outside ``^[a-z0-9][a-z0-9._/-]{0,127}$``."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise FormatError(
+            f"dataset name {name!r} must match ^[a-z0-9][a-z0-9._/-]{{0,127}}$",
+            code="manifest.bad-dataset-name",
+        )
+    return name
+
+
+def dataset_id(name: str) -> bytes:
+    """``keccak256(utf8(name))``."""
+    return bytes(keccak(check_dataset_name(name).encode()))
+
+
+def transform_hash(transform: dict[str, Any] | None) -> bytes:
+    """``SHA-256(RFC8785(transform))``, or 32 zero bytes for source data."""
+    return ZERO32 if transform is None else hashlib.sha256(rfc8785.dumps(transform)).digest()
+
+
+def check_transform(transform: Any) -> dict[str, Any] | None:
+    if transform is None:
+        return None
+    if (
+        not isinstance(transform, dict)
+        or set(transform) != {"name", "code", "params"}
+        or not isinstance(transform["name"], str)
+        or not isinstance(transform["code"], str)
+        or not isinstance(transform["params"], dict)
+    ):
+        raise FormatError('transform must be {"name": str, "code": str, "params": object}',
+                          code="manifest.bad-transform")
+    return transform
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The EIP-712 domain: one registry deployment on one chain."""
+
+    chain_id: int
+    verifying_contract: str
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.chain_id, int) and 0 < self.chain_id <= UINT64_MAX):
+            raise FormatError(f"chain id {self.chain_id!r} is not a positive integer",
+                              code="manifest.bad-domain")
+        if not (isinstance(self.verifying_contract, str) and _ADDRESS.fullmatch(self.verifying_contract)):
+            raise FormatError(f"contract address {self.verifying_contract!r} is not 20 hex bytes",
+                              code="manifest.bad-domain")
+        object.__setattr__(self, "verifying_contract", to_checksum_address(self.verifying_contract))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": self.chain_id,
+                "verifyingContract": self.verifying_contract}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Domain:
+        if not isinstance(obj, dict) or obj.get("name") != DOMAIN_NAME or obj.get("version") != DOMAIN_VERSION:
+            raise FormatError(f"domain must name {DOMAIN_NAME!r} version {DOMAIN_VERSION!r}",
+                              code="manifest.bad-domain")
+        return cls(obj.get("chainId"), obj.get("verifyingContract"))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Parent:
+    """An upstream snapshot this one was derived from."""
+
+    dataset_id: bytes
+    version: int
+    root: bytes
+    dataset: str | None = None  # the name, when known; must hash to dataset_id
+
+    def __post_init__(self) -> None:
+        _check_bytes32(self.dataset_id, "parent datasetId")
+        _check_bytes32(self.root, "parent root")
+        _check_uint64(self.version, "parent version", minimum=1)
+        if self.dataset is not None and dataset_id(self.dataset) != self.dataset_id:
+            raise FormatError(f"parent dataset {self.dataset!r} does not hash to its datasetId",
+                              code="manifest.inconsistent")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"datasetId": _hex(self.dataset_id), "version": self.version,
+                               "root": _hex(self.root)}
+        if self.dataset is not None:
+            out["dataset"] = self.dataset
+        return out
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Parent:
+        if not isinstance(obj, dict) or set(obj) - {"dataset", "datasetId", "version", "root"}:
+            raise FormatError("parent must be {dataset?, datasetId, version, root}",
+                              code="manifest.malformed")
+        return cls(_bytes32(obj.get("datasetId"), "parent datasetId"), obj.get("version"),  # type: ignore[arg-type]
+                   _bytes32(obj.get("root"), "parent root"), obj.get("dataset"))
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One version of a dataset: its root, size, schema, lineage and creation time."""
+
+    dataset: str
+    version: int
+    root: bytes
+    size: int
+    schema: Schema
+    created_at: int
+    parents: tuple[Parent, ...] = ()
+    transform: dict[str, Any] | None = field(default=None, hash=False)
+
+    def __post_init__(self) -> None:
+        check_dataset_name(self.dataset)
+        _check_uint64(self.version, "version", minimum=1)
+        _check_bytes32(self.root, "root")
+        _check_uint64(self.size, "size")
+        _check_uint64(self.created_at, "createdAt")
+        check_transform(self.transform)
+        if self.parents and self.transform is None:
+            raise FormatError("a snapshot with parents must name its transform",
+                              code="manifest.bad-transform")
+
+    @property
+    def dataset_id(self) -> bytes:
+        return dataset_id(self.dataset)
+
+    @property
+    def schema_hash(self) -> bytes:
+        return self.schema.hash()
+
+    @property
+    def transform_hash(self) -> bytes:
+        return transform_hash(self.transform)
+
+    def message(self) -> dict[str, Any]:
+        """The EIP-712 ``Snapshot`` message."""
+        return {
+            "datasetId": self.dataset_id,
+            "version": self.version,
+            "root": self.root,
+            "size": self.size,
+            "schemaHash": self.schema_hash,
+            "parents": [{"datasetId": p.dataset_id, "version": p.version, "root": p.root}
+                        for p in self.parents],
+            "transformHash": self.transform_hash,
+            "createdAt": self.created_at,
+        }
+
+    def typed_data(self, domain: Domain) -> dict[str, Any]:
+        """The full EIP-712 typed-data document (what ``eth_signTypedData_v4`` takes)."""
+        return {"types": EIP712_TYPES, "primaryType": "Snapshot", "domain": domain.to_json(),
+                "message": self.message()}
+
+    def signable(self, domain: Domain) -> SignableMessage:
+        return encode_typed_data(full_message=self.typed_data(domain))
+
+    def digest(self, domain: Domain) -> bytes:
+        """The EIP-712 digest ``keccak256(0x1901 || domainSeparator || hashStruct)``."""
+        msg = self.signable(domain)
+        return bytes(keccak(b"\x19" + msg.version + msg.header + msg.body))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": MANIFEST_FORMAT,
+            "dataset": self.dataset,
+            "datasetId": _hex(self.dataset_id),
+            "version": self.version,
+            "root": _hex(self.root),
+            "size": self.size,
+            "schema": self.schema.to_json(),
+            "schemaHash": _hex(self.schema_hash),
+            "parents": [p.to_json() for p in self.parents],
+            "transform": self.transform,
+            "transformHash": _hex(self.transform_hash),
+            "createdAt": self.created_at,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any, *, strict: bool = True) -> Manifest:
+        """Parse the JSON form.
+
+        With ``strict`` the derived fields (datasetId, schemaHash, transformHash) must match
+        their sources; a bundle verifier parses with ``strict=False`` and reports mismatches
+        from :func:`inconsistencies` as a failed check instead.
+
+        Raises:
+            FormatError: malformed (or, when strict, self-contradictory) manifest.
+        """
+        if not isinstance(obj, dict) or obj.get("format") != MANIFEST_FORMAT:
+            raise FormatError(f"manifest must be an object with format {MANIFEST_FORMAT!r}",
+                              code="manifest.malformed")
+        if set(obj) != _MANIFEST_FIELDS:
+            raise FormatError(f"manifest fields differ from {sorted(_MANIFEST_FIELDS)}",
+                              code="manifest.malformed")
+        parents = obj["parents"]
+        if not isinstance(parents, list):
+            raise FormatError("manifest parents must be a list", code="manifest.malformed")
+        manifest = cls(
+            dataset=obj["dataset"],
+            version=obj["version"],
+            root=_bytes32(obj["root"], "root"),
+            size=obj["size"],
+            schema=Schema.from_json(obj["schema"]),
+            created_at=obj["createdAt"],
+            parents=tuple(Parent.from_json(p) for p in parents),
+            transform=check_transform(obj["transform"]),
+        )
+        for name in ("datasetId", "schemaHash", "transformHash"):
+            _bytes32(obj[name], name)
+        if strict and (bad := inconsistencies(obj, manifest)):
+            raise FormatError(f"manifest {', '.join(bad)} does not match its source field",
+                              code="manifest.inconsistent")
+        return manifest
+
+
+_MANIFEST_FIELDS = {"format", "dataset", "datasetId", "version", "root", "size", "schema",
+                    "schemaHash", "parents", "transform", "transformHash", "createdAt"}
+
+
+def inconsistencies(obj: dict[str, Any], manifest: Manifest) -> list[str]:
+    """Names of the derived fields of ``obj`` that differ from what ``manifest`` computes."""
+    derived = {"datasetId": manifest.dataset_id, "schemaHash": manifest.schema_hash,
+               "transformHash": manifest.transform_hash}
+    return [name for name, value in derived.items() if _bytes32(obj[name], name) != value]
+
+
+@dataclass(frozen=True)
+class SignedManifest:
+    """A manifest, the domain it was signed for, the signature and the recovered signer."""
+
+    manifest: Manifest
+    domain: Domain
+    signature: bytes
+    signer: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "manifest": self.manifest.to_json(),
+            "domain": self.domain.to_json(),
+            "digest": _hex(self.manifest.digest(self.domain)),
+            "signature": _hex(self.signature),
+            "signer": self.signer,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> SignedManifest:
+        """Parse, then recover the signer and require it to equal the claimed one.
+
+        Raises:
+            FormatError: malformed document.
+            SignatureError: the signature is malformed, non-canonical or by another key.
+        """
+        if not isinstance(obj, dict) or set(obj) - {"manifest", "domain", "digest", "signature", "signer"}:
+            raise FormatError("signed manifest must be {manifest, domain, digest?, signature, signer}",
+                              code="manifest.malformed")
+        manifest = Manifest.from_json(obj.get("manifest"))
+        domain = Domain.from_json(obj.get("domain"))
+        signature = _hexbytes(obj.get("signature"), "signature")
+        claimed = obj.get("signer")
+        if not (isinstance(claimed, str) and _ADDRESS.fullmatch(claimed)):
+            raise FormatError("signer must be a 20-byte hex address", code="manifest.malformed")
+        signer = recover_signer(manifest, domain, signature)
+        if signer != to_checksum_address(claimed):
+            raise SignatureError(f"signature recovers {signer}, not the claimed signer {claimed}",
+                                 code="signature.signer-mismatch")
+        if "digest" in obj and _bytes32(obj["digest"], "digest") != manifest.digest(domain):
+            raise FormatError("digest does not match the manifest and domain", code="manifest.inconsistent")
+        return cls(manifest, domain, signature, signer)
+
+
+def sign(manifest: Manifest, domain: Domain, private_key: bytes) -> SignedManifest:
+    """Sign ``manifest`` for ``domain`` with a secp256k1 source key."""
+    signed = Account.sign_message(manifest.signable(domain), private_key)
+    signature = bytes(signed.signature)
+    check_signature_form(signature)
+    return SignedManifest(manifest, domain, signature, Account.from_key(private_key).address)
+
+
+def check_signature_form(signature: bytes) -> None:
+    """Refuse anything but 65-byte ``r || s || v`` with v in {27, 28}, 0 < r, s < n, low s.
+
+    Raises:
+        SignatureError: with codes ``signature.malformed`` or ``signature.high-s``.
+    """
+    if not isinstance(signature, bytes) or len(signature) != 65:
+        raise SignatureError("signature must be 65 bytes (r, s, v)", code="signature.malformed")
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:64], "big")
+    v = signature[64]
+    if v not in (27, 28):
+        raise SignatureError(f"signature v is {v}, expected 27 or 28", code="signature.malformed")
+    if not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
+        raise SignatureError("signature r or s out of range", code="signature.malformed")
+    if s > SECP256K1_N // 2:
+        raise SignatureError("signature s is in the upper half of the curve order (malleable)",
+                             code="signature.high-s")
+
+
+def recover_signer(manifest: Manifest, domain: Domain, signature: bytes) -> str:
+    """The checksummed address whose key signed ``manifest`` for ``domain``.
+
+    Raises:
+        SignatureError: malformed or non-canonical signature, or no key recovers.
+    """
+    check_signature_form(signature)
+    try:
+        return str(Account.recover_message(manifest.signable(domain), signature=signature))
+    except Exception as e:  # fail closed: any library error is a bad signature
+        raise SignatureError(f"signature does not recover a key: {e}", code="signature.malformed") from e
+
+
+# --- small parsers ----------------------------------------------------------------------------
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _hexbytes(value: Any, what: str) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise FormatError(f"{what} must be a 0x-prefixed hex string", code="manifest.malformed")
+    try:
+        return bytes.fromhex(value[2:])
+    except ValueError:
+        raise FormatError(f"{what} is not valid hex", code="manifest.malformed") from None
+
+
+def _bytes32(value: Any, what: str) -> bytes:
+    out = _hexbytes(value, what)
+    if len(out) != 32:
+        raise FormatError(f"{what} must be 32 bytes", code="manifest.malformed")
+    return out
+
+
+def _check_bytes32(value: Any, what: str) -> None:
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise FormatError(f"{what} must be 32 bytes", code="manifest.malformed")
+
+
+def _check_uint64(value: Any, what: str, minimum: int = 0) -> None:
+    if type(value) is not int or not minimum <= value <= UINT64_MAX:
+        raise FormatError(f"{what} must be an integer in [{minimum}, 2^64-1]", code="manifest.malformed")
