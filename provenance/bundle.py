@@ -29,8 +29,17 @@ from provenance.records.canonical import CanonicalError, canonical, key_text
 BUNDLE_FORMAT = "provenance-proof/v1"
 MAX_BUNDLE_BYTES = 16 << 20
 MAX_UPSTREAM_DEPTH = 8
-CHECKS = ("leaf", "inclusion", "signature", "source-status", "log-inclusion",
-          "checkpoint-signature", "anchor", "confirmations", "lineage")
+CHECKS = (
+    "leaf",
+    "inclusion",
+    "signature",
+    "source-status",
+    "log-inclusion",
+    "checkpoint-signature",
+    "anchor",
+    "confirmations",
+    "lineage",
+)
 
 
 class Status(StrEnum):
@@ -50,8 +59,7 @@ class Check:
     detail: str = ""
 
     def to_json(self) -> dict[str, str]:
-        return {"check": self.name, "status": self.status.value, "reason": self.reason,
-                "detail": self.detail}
+        return {"check": self.name, "status": self.status.value, "reason": self.reason, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,12 @@ class Verdict:
         return [c for c in self.checks if c.status not in self._passing()]
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "offline": self.offline, "checks": [c.to_json() for c in self.checks],
-                "upstream": [u.to_json() for u in self.upstream]}
+        return {
+            "status": self.status,
+            "offline": self.offline,
+            "checks": [c.to_json() for c in self.checks],
+            "upstream": [u.to_json() for u in self.upstream],
+        }
 
 
 # --- the model --------------------------------------------------------------------------------
@@ -130,9 +142,14 @@ class Anchor:
     checkpoint_index: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mode": self.mode, "chainId": self.chain_id, "contract": self.contract,
-                               "txHash": _hex(self.tx_hash), "blockNumber": self.block_number,
-                               "blockHash": _hex(self.block_hash)}
+        out: dict[str, Any] = {
+            "mode": self.mode,
+            "chainId": self.chain_id,
+            "contract": self.contract,
+            "txHash": _hex(self.tx_hash),
+            "blockNumber": self.block_number,
+            "blockHash": _hex(self.block_hash),
+        }
         if self.checkpoint_index is not None:
             out["checkpointIndex"] = self.checkpoint_index
         return out
@@ -208,8 +225,15 @@ def from_json(obj: Any, depth: int = 0) -> ProofBundle:
         raise FormatError(f"bundle invalid at {where}: {error.message}", code="bundle.malformed")
     rec, man, log, anchor = obj["record"], obj["manifest"], obj["log"], obj["anchor"]
     return ProofBundle(
-        record=RecordProof(rec["dataset"], rec["version"], tuple(rec["key"]), rec["entry"],
-                           rec["leafIndex"], rec["treeSize"], _hashes(rec["inclusionPath"])),
+        record=RecordProof(
+            rec["dataset"],
+            rec["version"],
+            tuple(rec["key"]),
+            rec["entry"],
+            rec["leafIndex"],
+            rec["treeSize"],
+            _hashes(rec["inclusionPath"]),
+        ),
         manifest=ManifestProof(
             manifest=Manifest.from_json(man["manifest"], strict=False),
             raw_manifest=man["manifest"],
@@ -218,12 +242,22 @@ def from_json(obj: Any, depth: int = 0) -> ProofBundle:
             signer=man["signer"],
             digest=_hash(man["digest"]) if "digest" in man else None,
         ),
-        log=None if log is None else LogProof(log["index"], log["treeSize"],
-                                              _hashes(log["inclusionPath"]), log["checkpoint"],
-                                              log["logKey"]),
-        anchor=None if anchor is None else Anchor(
-            anchor["mode"], anchor["chainId"], anchor["contract"], _hash(anchor["txHash"]),
-            anchor["blockNumber"], _hash(anchor["blockHash"]), anchor.get("checkpointIndex")),
+        log=None
+        if log is None
+        else LogProof(
+            log["index"], log["treeSize"], _hashes(log["inclusionPath"]), log["checkpoint"], log["logKey"]
+        ),
+        anchor=None
+        if anchor is None
+        else Anchor(
+            anchor["mode"],
+            anchor["chainId"],
+            anchor["contract"],
+            _hash(anchor["txHash"]),
+            anchor["blockNumber"],
+            _hash(anchor["blockHash"]),
+            anchor.get("checkpointIndex"),
+        ),
         upstream=tuple(from_json(u, depth + 1) for u in obj.get("upstream", [])),
         raw=obj,
     )
@@ -315,8 +349,9 @@ class Policy:
     log_keys: tuple[str, ...] = ()
 
 
-def verify(bundle: ProofBundle, *, policy: Policy | None = None,
-           chain: AnchorReader | None = None) -> Verdict:
+def verify(
+    bundle: ProofBundle, *, policy: Policy | None = None, chain: AnchorReader | None = None
+) -> Verdict:
     """Recompute every link of ``bundle``; never raises for a bad bundle, reports it."""
     policy = policy or Policy()
     checks: dict[str, Check] = {}
@@ -366,24 +401,36 @@ def _check_leaf(bundle: ProofBundle) -> Check:
         return _invalid("leaf", "leaf.key-mismatch", f"entry lacks key column(s) {missing}")
     actual = key_text([record[c] for c in schema.key])
     if actual != key_text(list(rec.key)):
-        return _invalid("leaf", "leaf.key-mismatch",
-                        f"bundle key {key_text(list(rec.key)).decode()} but entry has {actual.decode()}")
+        return _invalid(
+            "leaf",
+            "leaf.key-mismatch",
+            f"bundle key {key_text(list(rec.key)).decode()} but entry has {actual.decode()}",
+        )
     if schema.salted != ("salt" in rec.entry):
-        return _invalid("leaf", "leaf.salt-mismatch",
-                        "schema is salted but entry has no salt" if schema.salted
-                        else "entry has a salt but the schema is not salted")
+        return _invalid(
+            "leaf",
+            "leaf.salt-mismatch",
+            "schema is salted but entry has no salt"
+            if schema.salted
+            else "entry has a salt but the schema is not salted",
+        )
     if (rec.dataset, rec.version) != (manifest.dataset, manifest.version):
-        return _invalid("leaf", "leaf.wrong-snapshot",
-                        f"record names {rec.dataset} v{rec.version}, manifest is "
-                        f"{manifest.dataset} v{manifest.version}")
+        return _invalid(
+            "leaf",
+            "leaf.wrong-snapshot",
+            f"record names {rec.dataset} v{rec.version}, manifest is {manifest.dataset} v{manifest.version}",
+        )
     return _valid("leaf", f"leaf hash {merkle.hash_leaf(data).hex()}")
 
 
 def _check_inclusion(bundle: ProofBundle) -> Check:
     rec, manifest = bundle.record, bundle.manifest.manifest
     if rec.tree_size != manifest.size:
-        return _invalid("inclusion", "inclusion.size-mismatch",
-                        f"proof is for size {rec.tree_size}, manifest says {manifest.size}")
+        return _invalid(
+            "inclusion",
+            "inclusion.size-mismatch",
+            f"proof is for size {rec.tree_size}, manifest says {manifest.size}",
+        )
     leaf = merkle.hash_leaf(leaf_input(bundle))
     merkle.verify_inclusion(leaf, rec.leaf_index, rec.tree_size, rec.path, manifest.root)
     return _valid("inclusion", f"leaf {rec.leaf_index} of {rec.tree_size} under root {manifest.root.hex()}")
@@ -393,15 +440,19 @@ def _check_signature(bundle: ProofBundle) -> Check:
     mp = bundle.manifest
     bad = inconsistencies(mp.raw_manifest, mp.manifest)
     if bad:
-        return _invalid("signature", "signature.manifest-inconsistent",
-                        f"manifest {', '.join(bad)} does not match what is signed")
+        return _invalid(
+            "signature",
+            "signature.manifest-inconsistent",
+            f"manifest {', '.join(bad)} does not match what is signed",
+        )
     digest = mp.manifest.digest(mp.domain)
     if mp.digest is not None and mp.digest != digest:
         return _invalid("signature", "signature.digest-mismatch", "stated digest is not the manifest's")
     signer = recover_signer(mp.manifest, mp.domain, mp.signature)
     if signer.lower() != mp.signer.lower():
-        raise SignatureError(f"signature recovers {signer}, bundle claims {mp.signer}",
-                             code="signature.signer-mismatch")
+        raise SignatureError(
+            f"signature recovers {signer}, bundle claims {mp.signer}", code="signature.signer-mismatch"
+        )
     return _valid("signature", f"EIP-712 signed by {signer} for chain {mp.domain.chain_id}")
 
 
@@ -411,8 +462,10 @@ def _check_log(bundle: ProofBundle, policy: Policy) -> tuple[dict[str, Check], C
         direct = bundle.anchor is not None and bundle.anchor.mode == "direct"
         status = Status.NOT_APPLICABLE if direct else Status.ABSENT
         detail = "direct anchor: no ledger log" if direct else "not yet in a signed checkpoint"
-        return {name: Check(name, status, "" if direct else f"{name}.absent", detail)
-                for name in ("log-inclusion", "checkpoint-signature")}, None
+        return {
+            name: Check(name, status, "" if direct else f"{name}.absent", detail)
+            for name in ("log-inclusion", "checkpoint-signature")
+        }, None
     out: dict[str, Check] = {}
     checkpoint: Checkpoint | None = None
 
@@ -433,27 +486,40 @@ def _check_log(bundle: ProofBundle, policy: Policy) -> tuple[dict[str, Check], C
 
     def inclusion() -> Check:
         if checkpoint is None:
-            return _invalid("log-inclusion", "log-inclusion.no-checkpoint",
-                            "the checkpoint did not verify, so there is no root to prove against")
+            return _invalid(
+                "log-inclusion",
+                "log-inclusion.no-checkpoint",
+                "the checkpoint did not verify, so there is no root to prove against",
+            )
         if log.tree_size != checkpoint.size:
-            return _invalid("log-inclusion", "log-inclusion.size-mismatch",
-                            f"proof is for log size {log.tree_size}, checkpoint has {checkpoint.size}")
+            return _invalid(
+                "log-inclusion",
+                "log-inclusion.size-mismatch",
+                f"proof is for log size {log.tree_size}, checkpoint has {checkpoint.size}",
+            )
         digest = bundle.manifest.manifest.digest(bundle.manifest.domain)
-        merkle.verify_inclusion(merkle.hash_leaf(digest), log.index, log.tree_size, log.path,
-                                checkpoint.root)
+        merkle.verify_inclusion(merkle.hash_leaf(digest), log.index, log.tree_size, log.path, checkpoint.root)
         return _valid("log-inclusion", f"manifest digest is log entry {log.index} of {log.tree_size}")
 
     out["log-inclusion"] = _guard("log-inclusion", inclusion)
     return out, checkpoint
 
 
-def _check_chain(bundle: ProofBundle, checkpoint: Checkpoint | None, policy: Policy,
-                 chain: AnchorReader | None) -> dict[str, Check]:
+def _check_chain(
+    bundle: ProofBundle, checkpoint: Checkpoint | None, policy: Policy, chain: AnchorReader | None
+) -> dict[str, Check]:
     names = ("anchor", "confirmations", "source-status")
     if bundle.anchor is None:
         if policy.offline:
-            return {n: Check(n, Status.ABSENT if n == "anchor" else Status.SKIPPED, "",
-                             "not anchored; accepted offline") for n in names}
+            return {
+                n: Check(
+                    n,
+                    Status.ABSENT if n == "anchor" else Status.SKIPPED,
+                    "",
+                    "not anchored; accepted offline",
+                )
+                for n in names
+            }
         return {n: Check(n, Status.ABSENT, f"{n}.absent", "the bundle carries no anchor") for n in names}
     if policy.offline or chain is None:
         why = "offline: the chain was not read" if policy.offline else "no chain RPC given"
@@ -465,8 +531,7 @@ def _check_chain(bundle: ProofBundle, checkpoint: Checkpoint | None, policy: Pol
         return {n: Check(n, Status.INVALID, e.code, e.message) for n in names}
     except Exception as e:  # fail closed
         return {n: Check(n, Status.INVALID, "anchor.error", f"{type(e).__name__}: {e}") for n in names}
-    return {"anchor": facts.check, "confirmations": facts.confirmations,
-            "source-status": facts.source_status}
+    return {"anchor": facts.check, "confirmations": facts.confirmations, "source-status": facts.source_status}
 
 
 def _check_lineage(bundle: ProofBundle, upstream: tuple[Verdict, ...]) -> Check:
@@ -474,22 +539,34 @@ def _check_lineage(bundle: ProofBundle, upstream: tuple[Verdict, ...]) -> Check:
     parents = bundle.manifest.manifest.parents
     if not refs and not bundle.upstream:
         return Check("lineage", Status.NOT_APPLICABLE, "", "no record-level lineage")
-    by_ref = {(u.record.dataset, u.record.version, key_text(list(u.record.key))): (u, v)
-              for u, v in zip(bundle.upstream, upstream, strict=True)}
+    by_ref = {
+        (u.record.dataset, u.record.version, key_text(list(u.record.key))): (u, v)
+        for u, v in zip(bundle.upstream, upstream, strict=True)
+    }
     for ref in refs or []:
         found = by_ref.get((ref["dataset"], ref["version"], key_text(list(ref["key"]))))
         if found is None:
-            return _invalid("lineage", "lineage.missing-upstream",
-                            f"no upstream bundle for {ref['dataset']} v{ref['version']} {ref['key']}")
+            return _invalid(
+                "lineage",
+                "lineage.missing-upstream",
+                f"no upstream bundle for {ref['dataset']} v{ref['version']} {ref['key']}",
+            )
         ub, uv = found
         if uv.status != "valid":
-            return _invalid("lineage", "lineage.upstream-invalid",
-                            f"upstream bundle for {ref['dataset']} v{ref['version']} is {uv.status}")
+            return _invalid(
+                "lineage",
+                "lineage.upstream-invalid",
+                f"upstream bundle for {ref['dataset']} v{ref['version']} is {uv.status}",
+            )
         um = ub.manifest.manifest
-        if not any(p.dataset_id == um.dataset_id and p.version == um.version and p.root == um.root
-                   for p in parents):
-            return _invalid("lineage", "lineage.not-a-parent",
-                            f"{ref['dataset']} v{ref['version']} is not a parent in the manifest")
+        if not any(
+            p.dataset_id == um.dataset_id and p.version == um.version and p.root == um.root for p in parents
+        ):
+            return _invalid(
+                "lineage",
+                "lineage.not-a-parent",
+                f"{ref['dataset']} v{ref['version']} is not a parent in the manifest",
+            )
     return _valid("lineage", f"{len(refs or [])} upstream record(s) verified")
 
 

@@ -101,11 +101,21 @@ class LogSigner:
         self.key_id = key_id(name, self.public_key)
 
     def verifier_key(self) -> str:
-        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(bytes([ED25519]) + self.public_key).decode()}"
+        return (
+            f"{self.name}+{self.key_id.hex()}+{base64.b64encode(bytes([ED25519]) + self.public_key).decode()}"
+        )
 
     def sign(self, checkpoint: Checkpoint) -> SignedCheckpoint:
-        sig = self._key.sign(checkpoint.body())
-        return SignedCheckpoint(checkpoint, (NoteSignature(self.name, self.key_id, sig),))
+        return SignedCheckpoint(checkpoint, (self._signature(checkpoint.body()),))
+
+    def sign_note(self, text: str) -> str:
+        """A C2SP signed note of arbitrary ``text`` (which must end with a newline)."""
+        if not text.endswith("\n") or "\n\n" in text:
+            raise _bad("note text must end with one newline and contain no blank line")
+        return text + "\n" + self._signature(text.encode()).line()
+
+    def _signature(self, body: bytes) -> NoteSignature:
+        return NoteSignature(self.name, self.key_id, self._key.sign(body))
 
 
 @dataclass(frozen=True)
@@ -119,7 +129,7 @@ class LogVerifier:
     @classmethod
     def parse(cls, text: str) -> LogVerifier:
         """Parse ``<name>+<hex key id>+<base64(0x01 || key)>``; refuses inconsistent keys."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)
         if len(parts) != 3:
             raise FormatError("verifier key must be <name>+<hex id>+<base64 key>", code="checkpoint.bad-key")
         name, hex_id, b64 = parts
@@ -128,39 +138,50 @@ class LogVerifier:
             kid = bytes.fromhex(hex_id)
             raw = base64.b64decode(b64, validate=True)
         except (ValueError, binascii.Error):
-            raise FormatError("verifier key id or key is not valid hex/base64",
-                              code="checkpoint.bad-key") from None
+            raise FormatError(
+                "verifier key id or key is not valid hex/base64", code="checkpoint.bad-key"
+            ) from None
         if len(kid) != 4 or len(raw) != 33 or raw[0] != ED25519:
-            raise FormatError("verifier key must be a 4-byte id and an Ed25519 key",
-                              code="checkpoint.bad-key")
+            raise FormatError(
+                "verifier key must be a 4-byte id and an Ed25519 key", code="checkpoint.bad-key"
+            )
         if key_id(name, raw[1:]) != kid:
             raise FormatError("verifier key id does not match its name and key", code="checkpoint.bad-key")
         return cls(name, kid, raw[1:])
 
     def text(self) -> str:
-        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(bytes([ED25519]) + self.public_key).decode()}"
+        return (
+            f"{self.name}+{self.key_id.hex()}+{base64.b64encode(bytes([ED25519]) + self.public_key).decode()}"
+        )
 
     def verify(self, note: str) -> Checkpoint:
-        """Parse ``note`` and require a valid signature by this key.
+        """The checkpoint in ``note``, which must carry a valid signature by this key.
 
         Raises:
-            FormatError: the note is malformed.
+            FormatError: the note or its checkpoint is malformed.
             SignatureError: no signature by this key, or it does not verify.
         """
-        checkpoint, body, signatures = parse_note(note)
+        return parse_checkpoint(self.open(note))
+
+    def open(self, note: str) -> str:
+        """The signed text of ``note`` (C2SP signed-note), after checking this key's signature."""
+        body, signatures = parse_note(note)
         mine = [s for s in signatures if s.name == self.name and s.key_id == self.key_id]
         if not mine:
-            raise SignatureError(f"checkpoint has no signature by log key {self.name}",
-                                 code="checkpoint.unsigned")
+            raise SignatureError(
+                f"checkpoint has no signature by log key {self.name}", code="checkpoint.unsigned"
+            )
         try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(mine[0].signature, body)
+            Ed25519PublicKey.from_public_bytes(self.public_key).verify(mine[0].signature, body.encode())
         except InvalidSignature:
-            raise SignatureError("checkpoint signature does not verify", code="checkpoint.bad-signature") from None
-        return checkpoint
+            raise SignatureError(
+                "checkpoint signature does not verify", code="checkpoint.bad-signature"
+            ) from None
+        return body
 
 
-def parse_note(note: str) -> tuple[Checkpoint, bytes, list[NoteSignature]]:
-    """Split a signed note into its checkpoint, signed body and signature lines.
+def parse_note(note: str) -> tuple[str, list[NoteSignature]]:
+    """Split a C2SP signed note into its signed text and its signature lines.
 
     Raises:
         FormatError: with a reason for the first rule the note breaks.
@@ -179,8 +200,16 @@ def parse_note(note: str) -> tuple[Checkpoint, bytes, list[NoteSignature]]:
         raise _bad("note must end with a newline")
     split = note.find("\n\n")
     if split < 0:
-        raise _bad("no blank line between the checkpoint and its signatures")
-    body, sig_text = note[: split + 1], note[split + 2 :]
+        raise _bad("no blank line between the text and its signatures")
+    return note[: split + 1], _parse_signatures(note[split + 2 :])
+
+
+def parse_checkpoint(body: str) -> Checkpoint:
+    """The checkpoint in a note's signed text (C2SP tlog-checkpoint).
+
+    Raises:
+        FormatError: the text is not a checkpoint.
+    """
     lines = body[:-1].split("\n")
     if len(lines) < 3:
         raise _bad("a checkpoint needs origin, size and root lines")
@@ -193,9 +222,7 @@ def parse_note(note: str) -> tuple[Checkpoint, bytes, list[NoteSignature]]:
         raise _bad("root is not base64") from None
     if len(root) != 32 or base64.b64encode(root).decode() != root_text:
         raise _bad("root must be the canonical base64 of 32 bytes")
-    checkpoint = Checkpoint(origin, int(size_text), root, tuple(extensions))
-    signatures = _parse_signatures(sig_text)
-    return checkpoint, body.encode(), signatures
+    return Checkpoint(origin, int(size_text), root, tuple(extensions))
 
 
 def _parse_signatures(text: str) -> list[NoteSignature]:
@@ -211,7 +238,7 @@ def _parse_signatures(text: str) -> list[NoteSignature]:
     for line in lines:
         if not line.startswith(_EM_DASH):
             raise _bad("signature line must start with an em dash and a space")
-        fields = line[len(_EM_DASH):].split(" ")
+        fields = line[len(_EM_DASH) :].split(" ")
         if len(fields) != 2:
             raise _bad("signature line must be '— <name> <base64>'")
         name, b64 = fields

@@ -100,9 +100,7 @@ class RootMismatchError(ProofError):
     def __init__(self, expected: bytes, calculated: bytes) -> None:
         self.expected = expected
         self.calculated = calculated
-        super().__init__(
-            f"calculated root {calculated.hex()} does not match expected root {expected.hex()}"
-        )
+        super().__init__(f"calculated root {calculated.hex()} does not match expected root {expected.hex()}")
 
 
 class SignatureError(VerificationError):

@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eth_account import Account
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from provenance.errors import KeyStoreError
 
@@ -34,15 +34,17 @@ class KeyInfo:
 
 def check_key_name(name: str) -> str:
     if not _KEY_NAME.fullmatch(name):
-        raise KeyStoreError(f"key name {name!r} must match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}",
-                            code="keystore.bad-name")
+        raise KeyStoreError(
+            f"key name {name!r} must match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}", code="keystore.bad-name"
+        )
     return name
 
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise KeyStoreError(f"password must be at least {MIN_PASSWORD} characters",
-                            code="keystore.weak-password")
+        raise KeyStoreError(
+            f"password must be at least {MIN_PASSWORD} characters", code="keystore.weak-password"
+        )
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -51,14 +53,16 @@ def write_private(path: Path, data: bytes) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise KeyStoreError(f"{path} already exists; refusing to overwrite a key",
-                            code="keystore.exists") from None
+        raise KeyStoreError(
+            f"{path} already exists; refusing to overwrite a key", code="keystore.exists"
+        ) from None
     with os.fdopen(fd, "wb") as f:
         f.write(data)
 
 
-def new_source_key(keys_dir: Path, name: str, password: str, *, kdf: str = "scrypt",
-                   iterations: int | None = None) -> KeyInfo:
+def new_source_key(
+    keys_dir: Path, name: str, password: str, *, kdf: str = "scrypt", iterations: int | None = None
+) -> KeyInfo:
     """Create an encrypted secp256k1 keystore; returns its address."""
     check_key_name(name)
     _check_password(password)
@@ -117,8 +121,9 @@ def load_log_key(path: Path, password: str) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(pem, password.encode())
     except (ValueError, TypeError) as e:
-        raise KeyStoreError(f"cannot decrypt {path} (wrong password or damaged file): {e}",
-                            code="keystore.bad-password") from None
+        raise KeyStoreError(
+            f"cannot decrypt {path} (wrong password or damaged file): {e}", code="keystore.bad-password"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyStoreError(f"{path} does not hold an Ed25519 key", code="keystore.malformed")
     return key
@@ -126,7 +131,7 @@ def load_log_key(path: Path, password: str) -> Ed25519PrivateKey:
 
 def list_keys(keys_dir: Path) -> list[KeyInfo]:
     """Keys in ``keys_dir``; reads only public parts, needs no password."""
-    out = []
+    out: list[KeyInfo] = []
     if not keys_dir.is_dir():
         return out
     for path in sorted(keys_dir.iterdir()):

@@ -16,7 +16,8 @@ from typing import Any
 import rfc8785
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from provenance.errors import FormatError, SignatureError
 from provenance.records.schema import Schema
@@ -85,8 +86,9 @@ def check_transform(transform: Any) -> dict[str, Any] | None:
         or not isinstance(transform["code"], str)
         or not isinstance(transform["params"], dict)
     ):
-        raise FormatError('transform must be {"name": str, "code": str, "params": object}',
-                          code="manifest.bad-transform")
+        raise FormatError(
+            'transform must be {"name": str, "code": str, "params": object}', code="manifest.bad-transform"
+        )
     return transform
 
 
@@ -99,22 +101,34 @@ class Domain:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.chain_id, int) and 0 < self.chain_id <= UINT64_MAX):
-            raise FormatError(f"chain id {self.chain_id!r} is not a positive integer",
-                              code="manifest.bad-domain")
+            raise FormatError(
+                f"chain id {self.chain_id!r} is not a positive integer", code="manifest.bad-domain"
+            )
         if not (isinstance(self.verifying_contract, str) and _ADDRESS.fullmatch(self.verifying_contract)):
-            raise FormatError(f"contract address {self.verifying_contract!r} is not 20 hex bytes",
-                              code="manifest.bad-domain")
+            raise FormatError(
+                f"contract address {self.verifying_contract!r} is not 20 hex bytes",
+                code="manifest.bad-domain",
+            )
         object.__setattr__(self, "verifying_contract", to_checksum_address(self.verifying_contract))
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": self.chain_id,
-                "verifyingContract": self.verifying_contract}
+        return {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": self.chain_id,
+            "verifyingContract": self.verifying_contract,
+        }
 
     @classmethod
     def from_json(cls, obj: Any) -> Domain:
-        if not isinstance(obj, dict) or obj.get("name") != DOMAIN_NAME or obj.get("version") != DOMAIN_VERSION:
-            raise FormatError(f"domain must name {DOMAIN_NAME!r} version {DOMAIN_VERSION!r}",
-                              code="manifest.bad-domain")
+        if (
+            not isinstance(obj, dict)
+            or obj.get("name") != DOMAIN_NAME
+            or obj.get("version") != DOMAIN_VERSION
+        ):
+            raise FormatError(
+                f"domain must name {DOMAIN_NAME!r} version {DOMAIN_VERSION!r}", code="manifest.bad-domain"
+            )
         return cls(obj.get("chainId"), obj.get("verifyingContract"))  # type: ignore[arg-type]
 
 
@@ -132,12 +146,17 @@ class Parent:
         _check_bytes32(self.root, "parent root")
         _check_uint64(self.version, "parent version", minimum=1)
         if self.dataset is not None and dataset_id(self.dataset) != self.dataset_id:
-            raise FormatError(f"parent dataset {self.dataset!r} does not hash to its datasetId",
-                              code="manifest.inconsistent")
+            raise FormatError(
+                f"parent dataset {self.dataset!r} does not hash to its datasetId",
+                code="manifest.inconsistent",
+            )
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"datasetId": _hex(self.dataset_id), "version": self.version,
-                               "root": _hex(self.root)}
+        out: dict[str, Any] = {
+            "datasetId": _hex(self.dataset_id),
+            "version": self.version,
+            "root": _hex(self.root),
+        }
         if self.dataset is not None:
             out["dataset"] = self.dataset
         return out
@@ -145,10 +164,15 @@ class Parent:
     @classmethod
     def from_json(cls, obj: Any) -> Parent:
         if not isinstance(obj, dict) or set(obj) - {"dataset", "datasetId", "version", "root"}:
-            raise FormatError("parent must be {dataset?, datasetId, version, root}",
-                              code="manifest.malformed")
-        return cls(_bytes32(obj.get("datasetId"), "parent datasetId"), obj.get("version"),  # type: ignore[arg-type]
-                   _bytes32(obj.get("root"), "parent root"), obj.get("dataset"))
+            raise FormatError(
+                "parent must be {dataset?, datasetId, version, root}", code="manifest.malformed"
+            )
+        return cls(
+            _bytes32(obj.get("datasetId"), "parent datasetId"),
+            obj.get("version"),  # type: ignore[arg-type]
+            _bytes32(obj.get("root"), "parent root"),
+            obj.get("dataset"),
+        )
 
 
 @dataclass(frozen=True)
@@ -172,8 +196,9 @@ class Manifest:
         _check_uint64(self.created_at, "createdAt")
         check_transform(self.transform)
         if self.parents and self.transform is None:
-            raise FormatError("a snapshot with parents must name its transform",
-                              code="manifest.bad-transform")
+            raise FormatError(
+                "a snapshot with parents must name its transform", code="manifest.bad-transform"
+            )
 
     @property
     def dataset_id(self) -> bytes:
@@ -195,16 +220,21 @@ class Manifest:
             "root": self.root,
             "size": self.size,
             "schemaHash": self.schema_hash,
-            "parents": [{"datasetId": p.dataset_id, "version": p.version, "root": p.root}
-                        for p in self.parents],
+            "parents": [
+                {"datasetId": p.dataset_id, "version": p.version, "root": p.root} for p in self.parents
+            ],
             "transformHash": self.transform_hash,
             "createdAt": self.created_at,
         }
 
     def typed_data(self, domain: Domain) -> dict[str, Any]:
         """The full EIP-712 typed-data document (what ``eth_signTypedData_v4`` takes)."""
-        return {"types": EIP712_TYPES, "primaryType": "Snapshot", "domain": domain.to_json(),
-                "message": self.message()}
+        return {
+            "types": EIP712_TYPES,
+            "primaryType": "Snapshot",
+            "domain": domain.to_json(),
+            "message": self.message(),
+        }
 
     def signable(self, domain: Domain) -> SignableMessage:
         return encode_typed_data(full_message=self.typed_data(domain))
@@ -242,11 +272,13 @@ class Manifest:
             FormatError: malformed (or, when strict, self-contradictory) manifest.
         """
         if not isinstance(obj, dict) or obj.get("format") != MANIFEST_FORMAT:
-            raise FormatError(f"manifest must be an object with format {MANIFEST_FORMAT!r}",
-                              code="manifest.malformed")
+            raise FormatError(
+                f"manifest must be an object with format {MANIFEST_FORMAT!r}", code="manifest.malformed"
+            )
         if set(obj) != _MANIFEST_FIELDS:
-            raise FormatError(f"manifest fields differ from {sorted(_MANIFEST_FIELDS)}",
-                              code="manifest.malformed")
+            raise FormatError(
+                f"manifest fields differ from {sorted(_MANIFEST_FIELDS)}", code="manifest.malformed"
+            )
         parents = obj["parents"]
         if not isinstance(parents, list):
             raise FormatError("manifest parents must be a list", code="manifest.malformed")
@@ -263,19 +295,35 @@ class Manifest:
         for name in ("datasetId", "schemaHash", "transformHash"):
             _bytes32(obj[name], name)
         if strict and (bad := inconsistencies(obj, manifest)):
-            raise FormatError(f"manifest {', '.join(bad)} does not match its source field",
-                              code="manifest.inconsistent")
+            raise FormatError(
+                f"manifest {', '.join(bad)} does not match its source field", code="manifest.inconsistent"
+            )
         return manifest
 
 
-_MANIFEST_FIELDS = {"format", "dataset", "datasetId", "version", "root", "size", "schema",
-                    "schemaHash", "parents", "transform", "transformHash", "createdAt"}
+_MANIFEST_FIELDS = {
+    "format",
+    "dataset",
+    "datasetId",
+    "version",
+    "root",
+    "size",
+    "schema",
+    "schemaHash",
+    "parents",
+    "transform",
+    "transformHash",
+    "createdAt",
+}
 
 
 def inconsistencies(obj: dict[str, Any], manifest: Manifest) -> list[str]:
     """Names of the derived fields of ``obj`` that differ from what ``manifest`` computes."""
-    derived = {"datasetId": manifest.dataset_id, "schemaHash": manifest.schema_hash,
-               "transformHash": manifest.transform_hash}
+    derived = {
+        "datasetId": manifest.dataset_id,
+        "schemaHash": manifest.schema_hash,
+        "transformHash": manifest.transform_hash,
+    }
     return [name for name, value in derived.items() if _bytes32(obj[name], name) != value]
 
 
@@ -306,8 +354,10 @@ class SignedManifest:
             SignatureError: the signature is malformed, non-canonical or by another key.
         """
         if not isinstance(obj, dict) or set(obj) - {"manifest", "domain", "digest", "signature", "signer"}:
-            raise FormatError("signed manifest must be {manifest, domain, digest?, signature, signer}",
-                              code="manifest.malformed")
+            raise FormatError(
+                "signed manifest must be {manifest, domain, digest?, signature, signer}",
+                code="manifest.malformed",
+            )
         manifest = Manifest.from_json(obj.get("manifest"))
         domain = Domain.from_json(obj.get("domain"))
         signature = _hexbytes(obj.get("signature"), "signature")
@@ -316,8 +366,10 @@ class SignedManifest:
             raise FormatError("signer must be a 20-byte hex address", code="manifest.malformed")
         signer = recover_signer(manifest, domain, signature)
         if signer != to_checksum_address(claimed):
-            raise SignatureError(f"signature recovers {signer}, not the claimed signer {claimed}",
-                                 code="signature.signer-mismatch")
+            raise SignatureError(
+                f"signature recovers {signer}, not the claimed signer {claimed}",
+                code="signature.signer-mismatch",
+            )
         if "digest" in obj and _bytes32(obj["digest"], "digest") != manifest.digest(domain):
             raise FormatError("digest does not match the manifest and domain", code="manifest.inconsistent")
         return cls(manifest, domain, signature, signer)
@@ -347,8 +399,9 @@ def check_signature_form(signature: bytes) -> None:
     if not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
         raise SignatureError("signature r or s out of range", code="signature.malformed")
     if s > SECP256K1_N // 2:
-        raise SignatureError("signature s is in the upper half of the curve order (malleable)",
-                             code="signature.high-s")
+        raise SignatureError(
+            "signature s is in the upper half of the curve order (malleable)", code="signature.high-s"
+        )
 
 
 def recover_signer(manifest: Manifest, domain: Domain, signature: bytes) -> str:

@@ -20,12 +20,14 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 from typing import Protocol
 
 from provenance.errors import ProofError, RootMismatchError
 
+_native: ModuleType | None
 try:  # the native loops are optional; the pure code below is the reference
-    from provenance import _sha256 as _native
+    import provenance._sha256 as _native
 except ImportError:  # pragma: no cover - exercised only where the extension was not built
     _native = None
 
@@ -77,9 +79,7 @@ def parent_level(level: bytes, *, threads: int = 1) -> bytes:
     elif threads > 1 and pairs >= _THREAD_MIN_PAIRS:
         bounds = [pairs * t // threads for t in range(threads + 1)]
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            parts = pool.map(
-                lambda t: _native.parent_hashes(level, bounds[t], bounds[t + 1]), range(threads)
-            )
+            parts = pool.map(lambda t: _native.parent_hashes(level, bounds[t], bounds[t + 1]), range(threads))
             out = b"".join(parts)
     else:
         out = _native.parent_hashes(level, 0, pairs)
@@ -162,8 +162,9 @@ class MerkleTree:
 
     def leaf_hash(self, index: int) -> bytes:
         if not 0 <= index < self.size:
-            raise ProofError(f"leaf index {index} out of range for size {self.size}",
-                             code="proof.index-out-of-range")
+            raise ProofError(
+                f"leaf index {index} out of range for size {self.size}", code="proof.index-out-of-range"
+            )
         return self.source.nodes([(0, index)])[0]
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
@@ -171,8 +172,9 @@ class MerkleTree:
         size = self.size if size is None else size
         _check_size(size, self.size)
         if not 0 <= index < size:
-            raise ProofError(f"leaf index {index} out of range for size {size}",
-                             code="proof.index-out-of-range")
+            raise ProofError(
+                f"leaf index {index} out of range for size {size}", code="proof.index-out-of-range"
+            )
         return self._range_hashes(_inclusion_ranges(index, size))
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
@@ -207,8 +209,7 @@ def _checked_hashes(hashes: Iterable[bytes]) -> Iterable[bytes]:
 
 def _check_size(size: int, stored: int) -> None:
     if not 0 <= size <= stored:
-        raise ProofError(f"tree size {size} is not within the stored size {stored}",
-                         code="proof.bad-size")
+        raise ProofError(f"tree size {size} is not within the stored size {stored}", code="proof.bad-size")
 
 
 def _largest_power_of_two_below(n: int) -> int:
@@ -280,8 +281,9 @@ def _check_hash(value: bytes, what: str) -> None:
 
 def _check_path(path: Sequence[bytes], what: str) -> None:
     if len(path) > MAX_PROOF_LEN:
-        raise ProofError(f"{what} has {len(path)} hashes, more than any tree needs",
-                         code="proof.wrong-length")
+        raise ProofError(
+            f"{what} has {len(path)} hashes, more than any tree needs", code="proof.wrong-length"
+        )
     for i, h in enumerate(path):
         _check_hash(h, f"{what}[{i}]")
 
@@ -301,14 +303,12 @@ def root_from_inclusion_proof(leaf_hash: bytes, index: int, size: int, path: Seq
     _check_hash(leaf_hash, "leaf hash")
     _check_path(path, "inclusion path")
     if not 0 <= index < size:
-        raise ProofError(f"leaf index {index} is not below tree size {size}",
-                         code="proof.index-out-of-range")
+        raise ProofError(f"leaf index {index} is not below tree size {size}", code="proof.index-out-of-range")
     fn, sn = index, size - 1
     r = leaf_hash
     for p in path:
         if sn == 0:
-            raise ProofError("inclusion path is longer than the tree is deep",
-                             code="proof.wrong-length")
+            raise ProofError("inclusion path is longer than the tree is deep", code="proof.wrong-length")
         if fn & 1 or fn == sn:
             r = hash_children(p, r)
             if not fn & 1:

@@ -78,13 +78,17 @@ def build(
     fmt = fmt or detect_format(path)
     limits = limits or Limits()
     if schema.salted and salt_secret is None:
-        raise InputError("the schema is salted but no salt secret was given",
-                         code="input.missing-salt")
+        raise InputError("the schema is salted but no salt secret was given", code="input.missing-salt")
     source = source_name or str(path)
     header, chunks = open_chunks(path, fmt, schema)
-    ctx = Context(source=source, fmt=fmt, schema=schema, header=header,
-                  salt_secret=salt_secret if schema.salted else None,
-                  max_record_bytes=limits.max_record_bytes)
+    ctx = Context(
+        source=source,
+        fmt=fmt,
+        schema=schema,
+        header=header,
+        salt_secret=salt_secret if schema.salted else None,
+        max_record_bytes=limits.max_record_bytes,
+    )
     if workers is None:
         workers = os.cpu_count() or 1
     try:
@@ -100,8 +104,9 @@ def build(
         _add_keys(seen, keys, size, result, source)
         size += result.count
         if limits.max_records is not None and size > limits.max_records:
-            raise LimitExceeded(f"more than {limits.max_records} records",
-                                code="input.too-many-records", source=source)
+            raise LimitExceeded(
+                f"more than {limits.max_records} records", code="input.too-many-records", source=source
+            )
         sink.add(size - result.count, result)
         hashes.append(result.hashes)
         if progress is not None:
@@ -110,8 +115,9 @@ def build(
     return Built(size=size, tree=tree, source=source, fmt=fmt)
 
 
-def _add_keys(seen: dict[bytes, int], keys: list[bytes], first: int, result: ChunkResult,
-              source: str) -> None:
+def _add_keys(
+    seen: dict[bytes, int], keys: list[bytes], first: int, result: ChunkResult, source: str
+) -> None:
     before = len(seen)
     if seen.keys().isdisjoint(keys):
         seen.update(zip(keys, range(first, first + len(keys)), strict=True))
@@ -123,7 +129,10 @@ def _add_keys(seen: dict[bytes, int], keys: list[bytes], first: int, result: Chu
         if k in seen:
             raise InputError(
                 f"duplicate record key {k.decode()} (first seen as record {seen[k] + 1})",
-                code="input.duplicate-key", source=source, line=result.lines[j])
+                code="input.duplicate-key",
+                source=source,
+                line=result.lines[j],
+            )
         seen[k] = first + j
 
 

@@ -61,7 +61,7 @@ class TreeFile:
             magic, size = _HEADER.unpack(header)
             if magic != TREE_MAGIC:
                 raise FormatError(f"{path} is not a tree file", code="snapshot.damaged")
-            self._size = size
+            self._size = int(size)
             self._offsets = []
             offset = _HEADER.size
             for count in level_sizes(size):
@@ -107,8 +107,9 @@ class SnapshotDir:
 
     def signed(self) -> SignedManifest:
         if not self.signed_path.exists():
-            raise NotFoundError(f"{self.path} is not signed yet; run `provenance snapshot sign`",
-                                code="snapshot.unsigned")
+            raise NotFoundError(
+                f"{self.path} is not signed yet; run `provenance snapshot sign`", code="snapshot.unsigned"
+            )
         return SignedManifest.from_json(_read_json(self.signed_path))
 
     def tree(self) -> MerkleTree:
@@ -116,7 +117,10 @@ class SnapshotDir:
 
     def find(self, key: bytes) -> int:
         """Leaf index of the record with key text ``key``."""
-        with (self.path / "keys.jsonl").open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        with (
+            (self.path / "keys.jsonl").open("rb") as f,
+            mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m,
+        ):
             needle = b"\n" + key + b"\n"
             pos = 0 if m[: len(key) + 1] == key + b"\n" else m.find(needle)
             if pos < 0:

@@ -32,8 +32,9 @@ def password(cfg: Settings, *, confirm: bool = False, what: str = "key password"
     if cfg.key_password is not None:
         return cfg.key_password.get_secret_value()
     if not sys.stdin.isatty():
-        raise ProvenanceError("no key password: set PROVENANCE_KEY_PASSWORD or run on a terminal",
-                              code="keystore.no-password")
+        raise ProvenanceError(
+            "no key password: set PROVENANCE_KEY_PASSWORD or run on a terminal", code="keystore.no-password"
+        )
     return str(typer.prompt(what.capitalize(), hide_input=True, confirmation_prompt=confirm))
 
 

@@ -10,7 +10,13 @@ import typer
 from provenance.checkpoint import LogSigner
 from provenance.cli.common import errors_to_exit, out, password, settings
 from provenance.errors import KeyStoreError
-from provenance.keys import list_keys, load_log_key, new_log_key, new_source_key, read_source_keystore
+from provenance.keys import (
+    list_keys,
+    load_log_key,
+    new_log_key,
+    new_source_key,
+    read_source_keystore,
+)
 
 app = typer.Typer(help="Manage source keys and log keys.", no_args_is_help=True)
 
@@ -57,8 +63,11 @@ def list_(keys_dir: KeysDir = None) -> None:
 
 
 @app.command("show")
-def show(name: str, keys_dir: KeysDir = None,
-         check: Annotated[bool, typer.Option(help="Decrypt to prove the password works")] = False) -> None:
+def show(
+    name: str,
+    keys_dir: KeysDir = None,
+    check: Annotated[bool, typer.Option(help="Decrypt to prove the password works")] = False,
+) -> None:
     """Show one key's public part, file and encryption."""
     with errors_to_exit():
         cfg = settings()

@@ -28,12 +28,17 @@ def parse_key(text: str, schema: Schema) -> list[Any]:
     else:
         raw = text.split(",")
         try:
-            values = [convert_cell(v, schema.columns.get(c, "string")) for v, c in zip(raw, schema.key, strict=False)]
+            values = [
+                convert_cell(v, schema.columns.get(c, "string"))
+                for v, c in zip(raw, schema.key, strict=False)
+            ]
         except CellError as e:
             raise InputError(f"--key: {e.reason}", code="input.bad-key") from None
     if len(values) != len(schema.key):
-        raise InputError(f"--key needs {len(schema.key)} value(s) for {', '.join(schema.key)}, got {len(values)}",
-                         code="input.bad-key")
+        raise InputError(
+            f"--key needs {len(schema.key)} value(s) for {', '.join(schema.key)}, got {len(values)}",
+            code="input.bad-key",
+        )
     return values
 
 
@@ -46,9 +51,16 @@ def bundle_for(snap: SnapshotDir, values: list[Any]) -> dict[str, Any]:
         raise InputError(f"--key: {e}", code="input.bad-key") from None
     index = snap.find(key)
     tree = snap.tree()
-    return bundle.build(dataset=manifest.dataset, version=manifest.version, key=values,
-                        leaf_input=snap.entry(index), leaf_index=index, tree_size=tree.size,
-                        path=tree.inclusion_proof(index), signed_manifest=signed.to_json())
+    return bundle.build(
+        dataset=manifest.dataset,
+        version=manifest.version,
+        key=values,
+        leaf_input=snap.entry(index),
+        leaf_index=index,
+        tree_size=tree.size,
+        path=tree.inclusion_proof(index),
+        signed_manifest=signed.to_json(),
+    )
 
 
 def prove(

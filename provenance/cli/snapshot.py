@@ -12,9 +12,9 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from provenance.cli.common import err, errors_to_exit, out, password, settings
+from provenance.config import Settings
 from provenance.errors import InputError
 from provenance.keys import load_source_key, write_private
-from provenance.config import Settings
 from provenance.manifest import (
     Domain,
     Manifest,
@@ -53,7 +53,9 @@ def _parent(text: str) -> Parent:
         version, root = rest.split(":", 1)
         return Parent(dataset_id(name), int(version), bytes.fromhex(root.removeprefix("0x")), name)
     except ValueError:
-        raise InputError(f"--parent {text!r} must be name@version:0x<root>", code="input.bad-option") from None
+        raise InputError(
+            f"--parent {text!r} must be name@version:0x<root>", code="input.bad-option"
+        ) from None
 
 
 def _salt_secret(path: Path) -> bytes:
@@ -100,9 +102,16 @@ def build_cmd(
         staged = StagedSnapshot(out_dir)
         try:
             built = _build(file, schema, staged, fmt, secret, workers or cfg.ingest_workers, cfg)
-            manifest = Manifest(dataset=dataset, version=version, root=built.root, size=built.size,
-                                schema=schema, created_at=created_at or int(time.time()),
-                                parents=parents, transform=transform_obj)
+            manifest = Manifest(
+                dataset=dataset,
+                version=version,
+                root=built.root,
+                size=built.size,
+                schema=schema,
+                created_at=created_at or int(time.time()),
+                parents=parents,
+                transform=transform_obj,
+            )
             snap = staged.commit(manifest, built.tree)
         except BaseException:
             staged.abort()
@@ -111,21 +120,41 @@ def build_cmd(
         out.print(built.root.hex())
 
 
-def _build(file: Path, schema: Schema, staged: StagedSnapshot, fmt: str | None, secret: bytes | None,
-           workers: int | None, cfg: Settings) -> Built:
+def _build(
+    file: Path,
+    schema: Schema,
+    staged: StagedSnapshot,
+    fmt: str | None,
+    secret: bytes | None,
+    workers: int | None,
+    cfg: Settings,
+) -> Built:
     limits = Limits(max_records=cfg.max_records, max_record_bytes=cfg.max_record_bytes)
     try:
         big = file.stat().st_size >= PROGRESS_MIN_BYTES
     except OSError:
         big = False
     if not (big and err.is_terminal):
-        return build(file, schema, staged.sink, fmt=fmt, salt_secret=secret, workers=workers,
-                     limits=limits)
-    with Progress(TextColumn("ingest"), BarColumn(), TextColumn("{task.completed:,} records"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        return build(file, schema, staged.sink, fmt=fmt, salt_secret=secret, workers=workers, limits=limits)
+    with Progress(
+        TextColumn("ingest"),
+        BarColumn(),
+        TextColumn("{task.completed:,} records"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("ingest", total=None)
-        return build(file, schema, staged.sink, fmt=fmt, salt_secret=secret, workers=workers,
-                     limits=limits, progress=lambda n: bar.update(task, completed=n))
+        return build(
+            file,
+            schema,
+            staged.sink,
+            fmt=fmt,
+            salt_secret=secret,
+            workers=workers,
+            limits=limits,
+            progress=lambda n: bar.update(task, completed=n),
+        )
 
 
 @app.command("sign")
@@ -144,6 +173,7 @@ def sign_cmd(
         key = load_source_key(source_key, password(cfg))
         signed = sign(manifest, domain, key)
         snap.write_signed(signed)
-        out.print(f"signed by {signed.signer} for chain {domain.chain_id}, registry {domain.verifying_contract}")
+        out.print(
+            f"signed by {signed.signer} for chain {domain.chain_id}, registry {domain.verifying_contract}"
+        )
         out.print("0x" + manifest.digest(domain).hex())
-

@@ -15,8 +15,14 @@ from provenance.bundle import Policy, Status, Verdict
 from provenance.cli.common import EXIT_FAILED, EXIT_OK, errors_to_exit, out, settings
 from provenance.errors import FormatError
 
-_STYLE = {Status.VALID: "green", Status.INVALID: "red", Status.ABSENT: "yellow",
-          Status.PENDING: "yellow", Status.SKIPPED: "dim", Status.NOT_APPLICABLE: "dim"}
+_STYLE = {
+    Status.VALID: "green",
+    Status.INVALID: "red",
+    Status.ABSENT: "yellow",
+    Status.PENDING: "yellow",
+    Status.SKIPPED: "dim",
+    Status.NOT_APPLICABLE: "dim",
+}
 
 
 def read_bundle(path: str, limit: int) -> bytes:
@@ -42,8 +48,12 @@ def render(verdict: Verdict, title: str = "") -> Table:
 def verify(
     path: Annotated[str, typer.Argument(metavar="BUNDLE", help="Bundle file, or - for stdin")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON")] = False,
-    offline: Annotated[bool, typer.Option(help="Do not read a chain: check hashes and signatures "
-                                                "only and accept a missing anchor")] = False,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            help="Do not read a chain: check hashes and signatures only and accept a missing anchor"
+        ),
+    ] = False,
     log_key: Annotated[list[str] | None, typer.Option(help="Pinned C2SP verifier key of the log")] = None,
 ) -> None:
     """Verify a provenance-proof/v1 bundle: every hash, signature and (unless --offline) anchor."""
@@ -54,7 +64,9 @@ def verify(
         if as_json:
             typer.echo(json.dumps(verdict.to_json(), indent=2))
         else:
-            out.print(render(verdict, f"{doc.record.dataset} v{doc.record.version} key {list(doc.record.key)}"))
+            out.print(
+                render(verdict, f"{doc.record.dataset} v{doc.record.version} key {list(doc.record.key)}")
+            )
             for i, up in enumerate(verdict.upstream):
                 out.print(render(up, f"upstream {i + 1}"))
             out.print(f"verdict: {verdict.status}")

@@ -40,7 +40,7 @@ def fast_domain(value: Any) -> bool:
     if t is str or t is bool or value is None:
         return True
     if t is int:
-        return -SAFE_INT <= value <= SAFE_INT
+        return bool(-SAFE_INT <= value <= SAFE_INT)
     if t is float:
         return 1e-5 <= abs(value) < 1e15 and not value.is_integer()
     if t is dict:

@@ -40,8 +40,11 @@ def detect_format(path: Path) -> str:
     suffix = path.suffix.lower()
     fmt = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}.get(suffix)
     if fmt is None:
-        raise InputError(f"cannot tell the format of {path.name!r}; pass --format",
-                         code="input.unknown-format", source=str(path))
+        raise InputError(
+            f"cannot tell the format of {path.name!r}; pass --format",
+            code="input.unknown-format",
+            source=str(path),
+        )
     return fmt
 
 
@@ -84,16 +87,18 @@ def open_chunks(path: Path, fmt: str, schema: Schema) -> tuple[tuple[str, ...], 
             return _parquet_plan(path, schema)
         stream = path.open("rb")
     except OSError as e:
-        raise InputError(f"cannot read file: {e.strerror}", code="input.unreadable",
-                         source=str(path)) from None
+        raise InputError(
+            f"cannot read file: {e.strerror}", code="input.unreadable", source=str(path)
+        ) from None
     if fmt == "csv":
         header, rest, line = _csv_header(stream, str(path), schema)
         return header, _split(stream, rest, line, quoted=True)
     if fmt == "jsonl":
         first = stream.read(len(_BOM))
         return (), _split(stream, first.removeprefix(_BOM), 1, quoted=False)
-    raise InputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})",
-                     code="input.unknown-format", source=str(path))
+    raise InputError(
+        f"unknown format {fmt!r} (one of {', '.join(FORMATS)})", code="input.unknown-format", source=str(path)
+    )
 
 
 def _split(stream: BinaryIO, pending: bytes, line: int, *, quoted: bool) -> Iterator[Chunk]:
@@ -148,8 +153,13 @@ def _csv_header(stream: BinaryIO, source: str, schema: Schema) -> tuple[tuple[st
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            raise InputError(f"column {name!r} appears twice in the header",
-                             code="input.duplicate-column", source=source, line=1, column=name)
+            raise InputError(
+                f"column {name!r} appears twice in the header",
+                code="input.duplicate-column",
+                source=source,
+                line=1,
+                column=name,
+            )
         seen.add(name)
     _check_key_columns(header, schema, source)
     return header, rest, 1 + head.count(b"\n")
@@ -167,8 +177,13 @@ def _first_safe_newline(buf: bytes) -> int:
 def _check_key_columns(columns: tuple[str, ...], schema: Schema, source: str) -> None:
     for col in schema.key:
         if col not in columns:
-            raise InputError(f"key column {col!r} is missing (columns: {', '.join(columns)})",
-                             code="input.missing-key-column", source=source, line=1, column=col)
+            raise InputError(
+                f"key column {col!r} is missing (columns: {', '.join(columns)})",
+                code="input.missing-key-column",
+                source=source,
+                line=1,
+                column=col,
+            )
 
 
 def _decode(data: bytes, source: str, first_line: int) -> str:
@@ -177,8 +192,9 @@ def _decode(data: bytes, source: str, first_line: int) -> str:
     except UnicodeDecodeError as e:
         line = first_line + data.count(b"\n", 0, e.start)
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise InputError(f"invalid UTF-8 at byte {col} of the line", code="input.invalid-utf8",
-                         source=source, line=line) from None
+        raise InputError(
+            f"invalid UTF-8 at byte {col} of the line", code="input.invalid-utf8", source=source, line=line
+        ) from None
 
 
 # --- Parquet -------------------------------------------------------------------------------
@@ -192,8 +208,7 @@ def _parquet_plan(path: Path, schema: Schema) -> tuple[tuple[str, ...], Iterator
     except OSError as e:
         raise InputError(f"cannot read file: {e}", code="input.unreadable", source=str(path)) from None
     except Exception as e:  # pyarrow raises ArrowInvalid for files that are not Parquet
-        raise InputError(f"not a Parquet file: {e}", code="input.malformed",
-                         source=str(path)) from None
+        raise InputError(f"not a Parquet file: {e}", code="input.malformed", source=str(path)) from None
     columns = tuple(meta.schema.names)
     _check_key_columns(columns, schema, str(path))
 
@@ -227,8 +242,9 @@ def _from_arrow(value: Any) -> Any:
     if isinstance(value, list):
         return [_from_arrow(v) for v in value]
     if isinstance(value, bytes):
-        raise CellError("binary values have no JSON form; store them as hex or base64 strings",
-                        "input.unsupported-type")
+        raise CellError(
+            "binary values have no JSON form; store them as hex or base64 strings", "input.unsupported-type"
+        )
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)  # Decimal and other exact numerics keep their exact text
@@ -269,24 +285,26 @@ def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
     )
 
 
-def _key_and_bytes(record: dict[str, Any], rec_bytes: bytes | None, ctx: Context,
-                   line: int) -> tuple[bytes, bytes]:
+def _key_and_bytes(
+    record: dict[str, Any], rec_bytes: bytes | None, ctx: Context, line: int
+) -> tuple[bytes, bytes]:
     try:
         key = key_text([_key_value(record, col) for col in ctx.schema.key])
         return key, rec_bytes if rec_bytes is not None else canonical(record)
     except CanonicalError as e:
-        raise InputError(e.reason, code=e.code, source=ctx.source, line=line,
-                         column=e.path or None) from None
+        raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=e.path or None) from None
     except _KeyProblem as e:
-        raise InputError(e.reason, code=e.code, source=ctx.source, line=line,
-                         column=e.column) from None
+        raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=e.column) from None
 
 
 def _entry(rec_bytes: bytes, key: bytes, ctx: Context, line: int) -> bytes:
     if len(rec_bytes) > ctx.max_record_bytes:
-        raise InputError(f"record is {len(rec_bytes)} bytes, over the limit of "
-                         f"{ctx.max_record_bytes}", code="input.record-too-large",
-                         source=ctx.source, line=line)
+        raise InputError(
+            f"record is {len(rec_bytes)} bytes, over the limit of {ctx.max_record_bytes}",
+            code="input.record-too-large",
+            source=ctx.source,
+            line=line,
+        )
     if ctx.salt_secret is None:
         return b'{"record":' + rec_bytes + b"}"
     return entry_bytes(rec_bytes, record_salt(ctx.salt_secret, key))
@@ -299,8 +317,9 @@ def _plain_csv(ctx: Context) -> bool:
     )
 
 
-def _plain_csv_chunk(chunk: Chunk, ctx: Context, entries: list[bytes], keys: list[bytes],
-                     lines: list[int]) -> None:
+def _plain_csv_chunk(
+    chunk: Chunk, ctx: Context, entries: list[bytes], keys: list[bytes], lines: list[int]
+) -> None:
     """The hot loop for the common case (see :func:`_plain_csv`); same bytes as the general path.
 
     Strings decoded from UTF-8 are always in the fast canonical domain, so orjson's output is
@@ -322,13 +341,22 @@ def _plain_csv_chunk(chunk: Chunk, ctx: Context, entries: list[bytes], keys: lis
             if len(row) != width:
                 if not row:
                     continue
-                raise InputError(f"row has {len(row)} fields, the header has {width}",
-                                 code="input.ragged-row", source=ctx.source, line=start)
+                raise InputError(
+                    f"row has {len(row)} fields, the header has {width}",
+                    code="input.ragged-row",
+                    source=ctx.source,
+                    line=start,
+                )
             key_values = [row[i] for i in key_idx]
             if not all(key_values):
                 col = header[key_idx[key_values.index("")]]
-                raise InputError(f"key column {col!r} is empty", code="input.empty-key",
-                                 source=ctx.source, line=start, column=col)
+                raise InputError(
+                    f"key column {col!r} is empty",
+                    code="input.empty-key",
+                    source=ctx.source,
+                    line=start,
+                    column=col,
+                )
             rec = dumps(dict(zip(header, row, strict=True)), option=sort)
             key = dumps(key_values)
             if salted or len(rec) > limit:
@@ -338,8 +366,9 @@ def _plain_csv_chunk(chunk: Chunk, ctx: Context, entries: list[bytes], keys: lis
             add_key(key)
             add_line(start)
     except csv.Error as e:
-        raise InputError(f"malformed CSV: {e}", code="input.malformed",
-                         source=ctx.source, line=first + reader.line_num - 1) from None
+        raise InputError(
+            f"malformed CSV: {e}", code="input.malformed", source=ctx.source, line=first + reader.line_num - 1
+        ) from None
 
 
 class _KeyProblem(Exception):
@@ -362,8 +391,11 @@ def _csv_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, An
     text = _decode(chunk.data, ctx.source, chunk.first_line)
     header = ctx.header
     width = len(header)
-    typed = [(i, name, ctx.schema.columns[name]) for i, name in enumerate(header)
-             if ctx.schema.columns.get(name, "string") != "string"]
+    typed = [
+        (i, name, ctx.schema.columns[name])
+        for i, name in enumerate(header)
+        if ctx.schema.columns.get(name, "string") != "string"
+    ]
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     line = chunk.first_line
     while True:
@@ -372,21 +404,28 @@ def _csv_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, An
         except StopIteration:
             return
         except csv.Error as e:
-            raise InputError(f"malformed CSV: {e}", code="input.malformed",
-                             source=ctx.source, line=chunk.first_line + reader.line_num - 1) from None
+            raise InputError(
+                f"malformed CSV: {e}",
+                code="input.malformed",
+                source=ctx.source,
+                line=chunk.first_line + reader.line_num - 1,
+            ) from None
         start, line = line, chunk.first_line + reader.line_num
         if not row:
             continue
         if len(row) != width:
-            raise InputError(f"row has {len(row)} fields, the header has {width}",
-                             code="input.ragged-row", source=ctx.source, line=start)
+            raise InputError(
+                f"row has {len(row)} fields, the header has {width}",
+                code="input.ragged-row",
+                source=ctx.source,
+                line=start,
+            )
         record: dict[str, Any] = dict(zip(header, row, strict=True))
         for i, name, kind in typed:
             try:
                 record[name] = convert_cell(row[i], kind)
             except CellError as e:
-                raise InputError(e.reason, code=e.code, source=ctx.source, line=start,
-                                 column=name) from None
+                raise InputError(e.reason, code=e.code, source=ctx.source, line=start, column=name) from None
         yield start, record, None
 
 
@@ -402,20 +441,26 @@ def _jsonl_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, 
         except orjson.JSONDecodeError:
             raise _json_error(raw, ctx.source, line) from None
         if not isinstance(record, dict):
-            raise InputError(f"a record must be a JSON object, not {_json_kind(record)}",
-                             code="input.not-an-object", source=ctx.source, line=line)
+            raise InputError(
+                f"a record must be a JSON object, not {_json_kind(record)}",
+                code="input.not-an-object",
+                source=ctx.source,
+                line=line,
+            )
         for name, kind in columns.items():
             if name in record:
                 try:
                     check_value(record[name], kind)
                 except CellError as e:
-                    raise InputError(e.reason, code=e.code, source=ctx.source, line=line,
-                                     column=name) from None
+                    raise InputError(
+                        e.reason, code=e.code, source=ctx.source, line=line, column=name
+                    ) from None
         try:
             rec_bytes = canonical(record)
         except CanonicalError as e:
-            raise InputError(e.reason, code=e.code, source=ctx.source, line=line,
-                             column=e.path or None) from None
+            raise InputError(
+                e.reason, code=e.code, source=ctx.source, line=line, column=e.path or None
+            ) from None
         # orjson keeps the last of duplicate keys silently. Every object member has exactly one
         # ':' outside strings, and neither orjson nor RFC 8785 escapes ':' inside strings, so
         # without \u escapes the raw line has as many ':' as the canonical form iff no member
@@ -461,16 +506,20 @@ def _reject_constant(text: str) -> float:
 
 def _strict_loads(raw: bytes, source: str, line: int) -> Any:
     text = _decode(raw, source, line)
-    return json.loads(text, object_pairs_hook=_pairs, parse_float=_finite,
-                      parse_constant=_reject_constant)
+    return json.loads(text, object_pairs_hook=_pairs, parse_float=_finite, parse_constant=_reject_constant)
 
 
 def _exact_duplicate_check(raw: bytes, source: str, line: int) -> None:
     try:
         _strict_loads(raw, source, line)
     except _Duplicate as e:
-        raise InputError(f"duplicate JSON key {e.key!r}", code="input.duplicate-json-key",
-                         source=source, line=line, column=e.key) from None
+        raise InputError(
+            f"duplicate JSON key {e.key!r}",
+            code="input.duplicate-json-key",
+            source=source,
+            line=line,
+            column=e.key,
+        ) from None
 
 
 def _json_error(raw: bytes, source: str, line: int) -> InputError:
@@ -480,15 +529,29 @@ def _json_error(raw: bytes, source: str, line: int) -> InputError:
     except InputError as e:
         return e
     except _Duplicate as e:
-        return InputError(f"duplicate JSON key {e.key!r}", code="input.duplicate-json-key",
-                          source=source, line=line, column=e.key)
+        return InputError(
+            f"duplicate JSON key {e.key!r}",
+            code="input.duplicate-json-key",
+            source=source,
+            line=line,
+            column=e.key,
+        )
     except _NonFinite as e:
-        return InputError(f"non-finite number {e.text}", code="input.non-finite-number",
-                          source=source, line=line)
+        return InputError(
+            f"non-finite number {e.text}", code="input.non-finite-number", source=source, line=line
+        )
     except json.JSONDecodeError as e:
-        return InputError(f"malformed JSON: {e.msg} at character {e.colno}", code="input.malformed",
-                          source=source, line=line)
+        return InputError(
+            f"malformed JSON: {e.msg} at character {e.colno}",
+            code="input.malformed",
+            source=source,
+            line=line,
+        )
     except RecursionError:
         return InputError("JSON nested too deeply", code="input.malformed", source=source, line=line)
-    return InputError("malformed JSON (lone surrogate or unsupported escape)",
-                      code="input.malformed", source=source, line=line)
+    return InputError(
+        "malformed JSON (lone surrogate or unsupported escape)",
+        code="input.malformed",
+        source=source,
+        line=line,
+    )

@@ -63,8 +63,9 @@ class Schema:
             FormatError: the object is not a valid schema.
         """
         if not isinstance(obj, dict) or obj.get("format") != SCHEMA_FORMAT:
-            raise FormatError(f"schema must be an object with format {SCHEMA_FORMAT!r}",
-                              code="schema.invalid")
+            raise FormatError(
+                f"schema must be an object with format {SCHEMA_FORMAT!r}", code="schema.invalid"
+            )
         extra = set(obj) - {"format", "key", "columns", "salted"}
         if extra:
             raise FormatError(f"unknown schema fields: {', '.join(sorted(extra))}", code="schema.invalid")

@@ -46,8 +46,8 @@ def naive_path(m: int, leaves: list[bytes]) -> list[bytes]:
         return []
     k = 1 << ((n - 1).bit_length() - 1)
     if m < k:
-        return naive_path(m, leaves[:k]) + [naive_root(leaves[k:])]
-    return naive_path(m - k, leaves[k:]) + [naive_root(leaves[:k])]
+        return [*naive_path(m, leaves[:k]), naive_root(leaves[k:])]
+    return [*naive_path(m - k, leaves[k:]), naive_root(leaves[:k])]
 
 
 def naive_subproof(m: int, leaves: list[bytes], b: bool) -> list[bytes]:
@@ -56,8 +56,8 @@ def naive_subproof(m: int, leaves: list[bytes], b: bool) -> list[bytes]:
         return [] if b else [naive_root(leaves)]
     k = 1 << ((n - 1).bit_length() - 1)
     if m <= k:
-        return naive_subproof(m, leaves[:k], b) + [naive_root(leaves[k:])]
-    return naive_subproof(m - k, leaves[k:], False) + [naive_root(leaves[:k])]
+        return [*naive_subproof(m, leaves[:k], b), naive_root(leaves[k:])]
+    return [*naive_subproof(m - k, leaves[k:], False), naive_root(leaves[:k])]
 
 
 def naive_consistency(m: int, leaves: list[bytes]) -> list[bytes]:
@@ -80,10 +80,17 @@ def test_roots_json() -> None:
         assert naive_root(inputs[:n]).hex() == want
 
 
-@pytest.mark.parametrize(("name", "case"), load_cases("inclusion"), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "case"), load_cases("inclusion"), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_inclusion_vector(name: str, case: dict) -> None:
-    args = (b64(case["leafHash"]), case["leafIdx"], case["treeSize"],
-            [b64(p) for p in case["proof"] or []], b64(case["root"]))
+    args = (
+        b64(case["leafHash"]),
+        case["leafIdx"],
+        case["treeSize"],
+        [b64(p) for p in case["proof"] or []],
+        b64(case["root"]),
+    )
     if case["wantErr"]:
         with pytest.raises(ProofError):
             merkle.verify_inclusion(*args)
@@ -91,10 +98,17 @@ def test_inclusion_vector(name: str, case: dict) -> None:
         merkle.verify_inclusion(*args)
 
 
-@pytest.mark.parametrize(("name", "case"), load_cases("consistency"), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "case"), load_cases("consistency"), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_consistency_vector(name: str, case: dict) -> None:
-    args = (case["size1"], case["size2"], b64(case["root1"]), b64(case["root2"]),
-            [b64(p) for p in case["proof"] or []])
+    args = (
+        case["size1"],
+        case["size2"],
+        b64(case["root1"]),
+        b64(case["root2"]),
+        [b64(p) for p in case["proof"] or []],
+    )
     if case["wantErr"]:
         with pytest.raises(ProofError):
             merkle.verify_consistency(*args)
@@ -231,7 +245,8 @@ def test_proof_generation_refuses_out_of_range() -> None:
 
 def test_root_mismatch_error_names_both_roots() -> None:
     err = RootMismatchError(b"\x01" * 32, b"\x02" * 32)
-    assert "01" * 32 in str(err) and "02" * 32 in str(err)
+    assert "01" * 32 in str(err)
+    assert "02" * 32 in str(err)
 
 
 # --- the native loops are byte-identical to the pure reference --------------------------------

@@ -1,0 +1,43 @@
+"""Shared helpers for unit tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provenance.records.readers import ChunkResult
+from provenance.records.schema import Schema
+from provenance.snapshot import Built, build
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.entries: list[bytes] = []
+        self.keys: list[bytes] = []
+
+    def add(self, first_index: int, result: ChunkResult) -> None:
+        assert first_index == len(self.entries)
+        self.entries += result.entries.split(b"\n")[:-1]
+        self.keys += result.keys.split(b"\n")[:-1]
+
+
+@pytest.fixture
+def ingest(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """ingest(name, content, key=("id",), **build_kwargs) -> (Built, ListSink)"""
+
+    def run(
+        name: str,
+        content: bytes | str,
+        key: tuple[str, ...] = ("id",),
+        columns: dict[str, str] | None = None,
+        salted: bool = False,
+        **kwargs: object,
+    ) -> tuple[Built, ListSink]:
+        path = tmp_path / name
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        sink = ListSink()
+        built = build(path, Schema(key, columns or {}, salted), sink, **kwargs)  # type: ignore[arg-type]
+        return built, sink
+
+    return run

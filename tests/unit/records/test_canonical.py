@@ -1,0 +1,118 @@
+"""The fast canonical encoder is byte-identical to the rfc8785 reference on its domain."""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+import pytest
+import rfc8785
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from provenance.records.canonical import (
+    SAFE_INT,
+    CanonicalError,
+    canonical,
+    entry_bytes,
+    fast_domain,
+    key_text,
+    record_salt,
+)
+
+fast_floats = st.floats(allow_nan=False, allow_infinity=False).filter(
+    lambda x: 1e-5 <= abs(x) < 1e15 and not x.is_integer()
+)
+any_text = st.text(st.characters(codec="utf-8"))  # any code point UTF-8 can carry
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-SAFE_INT, SAFE_INT), fast_floats, any_text)
+ascii_keys = st.text(st.characters(codec="ascii"), max_size=12)
+fast_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(ascii_keys, inner, max_size=5),
+    max_leaves=25,
+)
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-SAFE_INT, SAFE_INT),
+        st.floats(allow_nan=False, allow_infinity=False),
+        any_text,
+    ),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(any_text, inner, max_size=5),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(fast_values)
+def test_fast_path_equals_reference_on_its_domain(value: object) -> None:
+    assert fast_domain(value)
+    assert orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == rfc8785.dumps(value)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.dictionaries(ascii_keys, any_text, max_size=12))
+def test_flat_string_records_equal_reference(record: dict[str, str]) -> None:
+    """The CSV hot loop's assumption: ASCII keys and string values need no check."""
+    assert orjson.dumps(record, option=orjson.OPT_SORT_KEYS) == rfc8785.dumps(record)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(json_values)
+def test_canonical_equals_reference_everywhere(value: object) -> None:
+    assert canonical(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1.0, -0.0, 1e16, 1e21, 1e-6, 5e-324, 2.0**53, {"é": 1}, {"\ue000": 1, "\U0001f600": 2}],
+)
+def test_values_outside_the_fast_domain_go_to_the_reference(value: object) -> None:
+    assert not fast_domain(value)
+    assert canonical(value) == rfc8785.dumps(value)
+
+
+def test_known_answers() -> None:
+    # RFC 8785 §3.2.2 number examples and key ordering by UTF-16 code units.
+    assert canonical([1e21, 1e-7, 333333333.3333333, 1.0, -0.0]) == b"[1e+21,1e-7,333333333.3333333,1,0]"
+    assert canonical({"\U0001f600": 2, "\ue000": 1}) == '{"\U0001f600":2,"\ue000":1}'.encode()
+    assert canonical({"b": "\u2028\x1f\n", "a": None}) == b'{"a":null,"b":"\xe2\x80\xa8\\u001f\\n"}'
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "path"),
+    [
+        ({"p": math.nan}, "input.non-finite-number", "p"),
+        ({"p": [1, math.inf]}, "input.non-finite-number", "p[1]"),
+        ({"n": 2**53}, "input.unsafe-integer", "n"),
+        ({"s": "\ud800"}, "input.invalid-utf8", "s"),
+    ],
+)
+def test_values_without_a_canonical_form(value: object, code: str, path: str) -> None:
+    with pytest.raises(CanonicalError) as err:
+        canonical(value)
+    assert err.value.code == code
+    assert err.value.path == path
+
+
+@settings(max_examples=300, deadline=None)
+@given(fast_values, st.binary(min_size=32, max_size=32) | st.none())
+def test_entry_bytes_equal_rfc8785_of_the_entry(record: object, salt: bytes | None) -> None:
+    assume(isinstance(record, dict))
+    entry: dict[str, object] = {"record": record}
+    if salt is not None:
+        entry["salt"] = salt.hex()
+    assert entry_bytes(canonical(record), salt) == rfc8785.dumps(entry)
+
+
+def test_entry_with_lineage_refs() -> None:
+    refs = [{"dataset": "tm/prices", "version": 3, "key": ["BTC"]}]
+    got = entry_bytes(canonical({"x": 1}), b"\x01" * 32, refs)
+    assert got == rfc8785.dumps({"record": {"x": 1}, "salt": "01" * 32, "derived_from": refs})
+
+
+def test_key_text_and_salt() -> None:
+    assert key_text(["BTC", 1]) == b'["BTC",1]'
+    assert record_salt(b"k" * 32, b'["BTC"]') != record_salt(b"k" * 32, b'["ETH"]')
+    assert len(record_salt(b"k" * 32, b'["BTC"]')) == 32
