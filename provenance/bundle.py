@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any, Protocol
 
 import jsonschema
+import orjson
 
 from provenance import merkle
 from provenance.checkpoint import Checkpoint, LogVerifier
@@ -185,7 +186,11 @@ def loads(text: str | bytes) -> Any:
     """Strict JSON for documents handed to a verifier: no duplicate keys, no NaN/Infinity."""
     if len(text) > MAX_BUNDLE_BYTES:
         raise FormatError(f"document is larger than {MAX_BUNDLE_BYTES} bytes", code="bundle.too-large")
+    # orjson first: it refuses NaN, lone surrogates and nesting deeper than 1024 levels, which
+    # bounds the recursion of the stdlib parser that then looks for duplicate keys (orjson keeps
+    # the last of duplicates silently; CPython's json recursion is not bounded and can crash).
     try:
+        orjson.loads(text)
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise FormatError(f"not valid JSON: {e}", code="bundle.malformed") from None

@@ -44,18 +44,18 @@ def errors_to_exit() -> Iterator[None]:
     try:
         yield
     except ProvenanceError as e:
-        err.print(f"[red]error[/red] [{e.code}]: {e.message}", markup=True)
+        typer.echo(f"error [{e.code}]: {e.message}", err=True)
         raise typer.Exit(EXIT_FAILED if isinstance(e, VerificationError) else EXIT_UNUSABLE) from None
     except KeyboardInterrupt:
-        err.print("interrupted")
+        typer.echo("interrupted", err=True)
         raise typer.Exit(130) from None
     except OSError as e:
-        err.print(f"error: {e.strerror or e}: {getattr(e, 'filename', '') or ''}")
+        typer.echo(f"error: {e.strerror or e}: {getattr(e, 'filename', '') or ''}", err=True)
         raise typer.Exit(EXIT_UNUSABLE) from None
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as e:
-        err.print(f"internal error: {type(e).__name__}: {e}")
+        typer.echo(f"internal error: {type(e).__name__}: {e}", err=True)
         if os.environ.get("PROVENANCE_DEBUG"):
             raise
         raise typer.Exit(EXIT_INTERNAL) from None

@@ -21,6 +21,9 @@ import orjson
 import rfc8785
 
 SAFE_INT = 2**53 - 1
+# Real records nest a few levels; a bound keeps recursion (ours and rfc8785's) far from
+# Python's stack limit whatever a hostile file holds.
+MAX_DEPTH = 64
 _SORT = orjson.OPT_SORT_KEYS
 
 
@@ -34,8 +37,14 @@ class CanonicalError(ValueError):
         self.path = path
 
 
-def fast_domain(value: Any) -> bool:
-    """True when ``orjson`` with sorted keys gives the RFC 8785 bytes of ``value``."""
+def fast_domain(value: Any, depth: int = 0) -> bool:
+    """True when ``orjson`` with sorted keys gives the RFC 8785 bytes of ``value``.
+
+    Raises:
+        CanonicalError: nesting deeper than ``MAX_DEPTH``.
+    """
+    if depth > MAX_DEPTH:
+        raise CanonicalError(f"nested deeper than {MAX_DEPTH} levels", "input.too-deep")
     t = type(value)
     if t is str or t is bool or value is None:
         return True
@@ -44,9 +53,9 @@ def fast_domain(value: Any) -> bool:
     if t is float:
         return 1e-5 <= abs(value) < 1e15 and not value.is_integer()
     if t is dict:
-        return all(type(k) is str and k.isascii() and fast_domain(v) for k, v in value.items())
+        return all(type(k) is str and k.isascii() and fast_domain(v, depth + 1) for k, v in value.items())
     if t is list:
-        return all(fast_domain(v) for v in value)
+        return all(fast_domain(v, depth + 1) for v in value)
     return False
 
 
@@ -64,7 +73,21 @@ def canonical(value: Any) -> bytes:
     return _reference(value)
 
 
+def _check_depth(value: Any) -> None:
+    """Refuse nesting beyond ``MAX_DEPTH`` without recursing (the reference encoder recurses)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise CanonicalError(f"nested deeper than {MAX_DEPTH} levels", "input.too-deep")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
 def _reference(value: Any) -> bytes:
+    _check_depth(value)
     try:
         return rfc8785.dumps(value)
     except rfc8785.FloatDomainError:

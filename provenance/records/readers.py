@@ -295,6 +295,10 @@ def _key_and_bytes(
         raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=e.path or None) from None
     except _KeyProblem as e:
         raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=e.column) from None
+    except RecursionError:
+        raise InputError(
+            "record nested too deeply", code="input.too-deep", source=ctx.source, line=line
+        ) from None
 
 
 def _entry(rec_bytes: bytes, key: bytes, ctx: Context, line: int) -> bytes:
@@ -438,8 +442,8 @@ def _jsonl_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, 
             continue
         try:
             record = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise _json_error(raw, ctx.source, line) from None
+        except orjson.JSONDecodeError as e:
+            raise _json_error(raw, ctx.source, line, str(e)) from None
         if not isinstance(record, dict):
             raise InputError(
                 f"a record must be a JSON object, not {_json_kind(record)}",
@@ -457,6 +461,10 @@ def _jsonl_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, 
                     ) from None
         try:
             rec_bytes = canonical(record)
+        except RecursionError:
+            raise InputError(
+                "record nested too deeply", code="input.too-deep", source=ctx.source, line=line
+            ) from None
         except CanonicalError as e:
             raise InputError(
                 e.reason, code=e.code, source=ctx.source, line=line, column=e.path or None
@@ -522,8 +530,11 @@ def _exact_duplicate_check(raw: bytes, source: str, line: int) -> None:
         ) from None
 
 
-def _json_error(raw: bytes, source: str, line: int) -> InputError:
+def _json_error(raw: bytes, source: str, line: int, message: str) -> InputError:
     """Why orjson refused a line, found again with the exact (slow) parser."""
+    if "depth limit" in message or "recursion" in message:
+        # Never hand such a line to CPython's json: its C recursion is unbounded.
+        return InputError("JSON nested too deeply", code="input.too-deep", source=source, line=line)
     try:
         _strict_loads(raw, source, line)
     except InputError as e:
@@ -548,7 +559,7 @@ def _json_error(raw: bytes, source: str, line: int) -> InputError:
             line=line,
         )
     except RecursionError:
-        return InputError("JSON nested too deeply", code="input.malformed", source=source, line=line)
+        return InputError("JSON nested too deeply", code="input.too-deep", source=source, line=line)
     return InputError(
         "malformed JSON (lone surrogate or unsupported escape)",
         code="input.malformed",

@@ -116,3 +116,19 @@ def test_key_text_and_salt() -> None:
     assert key_text(["BTC", 1]) == b'["BTC",1]'
     assert record_salt(b"k" * 32, b'["BTC"]') != record_salt(b"k" * 32, b'["ETH"]')
     assert len(record_salt(b"k" * 32, b'["BTC"]')) == 32
+
+
+def test_nesting_is_bounded_on_both_paths() -> None:
+    from provenance.records.canonical import MAX_DEPTH
+
+    deep: object = 1
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    for value in ({"a": deep}, {"a": 1.0, "b": deep}):  # fast path, and the reference path
+        with pytest.raises(CanonicalError) as err:
+            canonical(value)
+        assert err.value.code == "input.too-deep"
+    ok: object = 1
+    for _ in range(MAX_DEPTH - 1):
+        ok = [ok]
+    assert canonical({"a": ok}) == rfc8785.dumps({"a": ok})

@@ -1,0 +1,33 @@
+"""Regenerate the golden bundles in tests/vectors/bundles/v1/ (deterministic keys and data).
+
+Run only when a *new* format version is introduced; tests compare freshly built bundles with
+these files, so a format can never change silently. Usage: python scripts/make_golden.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import factories as f  # noqa: E402
+
+OUT = ROOT / "tests" / "vectors" / "bundles" / "v1"
+
+
+def golden() -> dict[str, str]:
+    plain, salted = f.snapshot(), f.snapshot(salted=True)
+    return {
+        "plain-with-log.json": f.dumps(f.proof_bundle(plain, 1)),
+        "salted-with-log.json": f.dumps(f.proof_bundle(salted, 4)),
+        "plain-no-log.json": f.dumps(f.proof_bundle(plain, 6, with_log=False)),
+    }
+
+
+if __name__ == "__main__":
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, text in golden().items():
+        (OUT / name).write_text(text + "\n")
+        print("wrote", OUT / name)

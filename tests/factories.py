@@ -1,0 +1,105 @@
+"""Builders of complete, valid objects for tests (deterministic keys, no chain)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from provenance import bundle
+from provenance.checkpoint import Checkpoint, LogSigner
+from provenance.manifest import Domain, Manifest, SignedManifest, sign
+from provenance.merkle import MerkleTree
+from provenance.records.canonical import canonical, entry_bytes, key_text, record_salt
+from provenance.records.schema import Schema
+
+SOURCE_KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
+LOG_SEED = bytes(range(32))
+DOMAIN = Domain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
+ORIGIN = "provenance.example/ledger"
+SALT_SECRET = b"salt-secret-for-tests-0123456789"
+
+RATINGS = [
+    {"symbol": s, "date": "2026-11-27", "trader_grade": g, "price": p}
+    for s, g, p in [
+        ("BTC", 82.1, 97312.55),
+        ("ETH", 74.3, 3610.2),
+        ("SOL", 69.8, 238.71),
+        ("BNB", 61.5, 655.02),
+        ("XRP", 58.2, 1.41),
+        ("ADA", 52.7, 1.02),
+        ("AVAX", 57.3, 44.9),
+    ]
+]
+
+
+def log_signer() -> LogSigner:
+    return LogSigner(ORIGIN, Ed25519PrivateKey.from_private_bytes(LOG_SEED))
+
+
+@dataclass
+class Snapshot:
+    manifest: Manifest
+    signed: SignedManifest
+    tree: MerkleTree
+    leaves: list[bytes]
+    keys: list[list[Any]]
+
+
+def snapshot(
+    records: list[dict[str, Any]] = RATINGS,
+    *,
+    dataset: str = "tm/ratings/daily",
+    version: int = 1,
+    salted: bool = False,
+    key: tuple[str, ...] = ("symbol",),
+) -> Snapshot:
+    schema = Schema(key, {"trader_grade": "number", "price": "number"}, salted)
+    keys = [[r[c] for c in key] for r in records]
+    leaves = [
+        entry_bytes(canonical(r), record_salt(SALT_SECRET, key_text(k)) if salted else None)
+        for r, k in zip(records, keys, strict=True)
+    ]
+    tree = MerkleTree.from_leaf_inputs(leaves)
+    manifest = Manifest(
+        dataset=dataset, version=version, root=tree.root, size=tree.size, schema=schema, created_at=1764288000
+    )
+    return Snapshot(manifest, sign(manifest, DOMAIN, SOURCE_KEY), tree, leaves, keys)
+
+
+def proof_bundle(
+    snap: Snapshot, index: int = 1, *, with_log: bool = True, other_log_entries: int = 4
+) -> dict[str, Any]:
+    """A bundle for record ``index``; the manifest digest sits among other log entries."""
+    log = None
+    if with_log:
+        digest = snap.manifest.digest(DOMAIN)
+        entries = [bytes([i]) * 32 for i in range(other_log_entries)]
+        entries.insert(2 % (other_log_entries + 1), digest)
+        log_tree = MerkleTree.from_leaf_inputs(entries)
+        at = entries.index(digest)
+        note = log_signer().sign(Checkpoint(ORIGIN, log_tree.size, log_tree.root)).text()
+        log = {
+            "index": at,
+            "treeSize": log_tree.size,
+            "inclusionPath": ["0x" + h.hex() for h in log_tree.inclusion_proof(at)],
+            "checkpoint": note,
+            "logKey": log_signer().verifier_key(),
+        }
+    return bundle.build(
+        dataset=snap.manifest.dataset,
+        version=snap.manifest.version,
+        key=snap.keys[index],
+        leaf_input=snap.leaves[index],
+        leaf_index=index,
+        tree_size=snap.tree.size,
+        path=snap.tree.inclusion_proof(index),
+        signed_manifest=snap.signed.to_json(),
+        log=log,
+    )
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2)
