@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,15 @@ class Settings(BaseSettings):
 
     chain_id: int = DEV_CHAIN_ID
     registry: str = DEV_REGISTRY
+
+    # Chain access. `rpc_url` wins over `chain_backend` for commands that talk to a node.
+    chain_backend: Literal["embedded", "anvil", "rpc"] = "anvil"
+    rpc_url: str | None = None
+    chain_key_file: Path | None = None  # keystore v3 of the account that pays for transactions
+    chain_private_key: SecretStr | None = None  # alternative to the keystore, for CI secrets
+    confirmations: int = Field(default=1, ge=1)
+    anvil_port: int = 8545
+    deployments_dir: Path = Path("deployments")
 
     max_record_bytes: int = 1 << 20
     max_records: int = 50_000_000

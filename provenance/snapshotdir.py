@@ -7,6 +7,7 @@ Layout (``provenance-snapshot-dir/v1``)::
     entries.jsonl          leaf inputs (RFC 8785 entries), one per line, in leaf order
     keys.jsonl             record keys (RFC 8785 lists), same order
     tree.bin               the tree levels (see TreeFile)
+    anchor.json            after ``provenance anchor``: the direct anchor (chain, tx, block)
 
 A build writes into a temporary sibling directory and renames it into place, so a failed or
 interrupted build never leaves a partial snapshot under the requested name.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from provenance.bundle import Anchor
 from provenance.errors import FormatError, InputError, NotFoundError
 from provenance.manifest import Manifest, SignedManifest
 from provenance.merkle import HASH_LEN, MerkleTree
@@ -138,6 +140,28 @@ class SnapshotDir:
 
     def write_signed(self, signed: SignedManifest) -> None:
         _write_json_atomic(self.signed_path, signed.to_json())
+
+    def write_anchor(self, anchor: Anchor) -> None:
+        _write_json_atomic(self.path / "anchor.json", anchor.to_json())
+
+    def anchor(self) -> Anchor | None:
+        """The direct anchor recorded by ``provenance anchor``, if any."""
+        path = self.path / "anchor.json"
+        if not path.exists():
+            return None
+        data = _read_json(path)
+        try:
+            return Anchor(
+                data["mode"],
+                data["chainId"],
+                data["contract"],
+                bytes.fromhex(data["txHash"][2:]),
+                data["blockNumber"],
+                bytes.fromhex(data["blockHash"][2:]),
+                data.get("checkpointIndex"),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise FormatError(f"{path} is damaged: {e}", code="snapshot.damaged") from None
 
 
 def _read_json(path: Path) -> Any:

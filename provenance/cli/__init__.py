@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from provenance.cli import keys, prove, snapshot, verify
+from provenance.cli import anchor, chain, keys, prove, snapshot, verify
 
 app = typer.Typer(
     name="provenance",
@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 app.add_typer(snapshot.app, name="snapshot")
 app.add_typer(keys.app, name="keys")
+app.add_typer(chain.app, name="chain")
+app.command("anchor")(anchor.anchor)
 app.command("prove")(prove.prove)
 app.command("verify")(verify.verify)
 

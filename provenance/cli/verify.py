@@ -55,12 +55,24 @@ def verify(
         ),
     ] = False,
     log_key: Annotated[list[str] | None, typer.Option(help="Pinned C2SP verifier key of the log")] = None,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option("--rpc-url", help="JSON-RPC URL of the anchoring chain (default: PROVENANCE_RPC_URL)"),
+    ] = None,
+    confirmations: Annotated[int | None, typer.Option(help="Blocks required on top of the anchor")] = None,
 ) -> None:
     """Verify a provenance-proof/v1 bundle: every hash, signature and (unless --offline) anchor."""
     with errors_to_exit():
         cfg = settings()
         doc = bundle.parse(read_bundle(path, cfg.max_bundle_bytes))
-        verdict = bundle.verify(doc, policy=Policy(offline=offline, log_keys=tuple(log_key or ())))
+        chain = None
+        url = rpc_url or cfg.rpc_url
+        if not offline and doc.anchor is not None and url:
+            from provenance.chain.verifier import verifier_for
+
+            chain = verifier_for(url, confirmations or cfg.confirmations)
+        policy = Policy(offline=offline, log_keys=tuple(log_key or ()))
+        verdict = bundle.verify(doc, policy=policy, chain=chain)
         if as_json:
             typer.echo(json.dumps(verdict.to_json(), indent=2))
         else:

@@ -1,0 +1,1 @@
+"""The chain: registry client, backends (embedded, anvil, rpc), deployment, anchors, verification."""

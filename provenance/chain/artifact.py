@@ -1,0 +1,52 @@
+"""The compiled ProvenanceRegistry artifact shipped inside the package (built by scripts/compile.js)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from eth_utils.crypto import keccak
+
+
+@dataclass(frozen=True)
+class Artifact:
+    abi: list[dict[str, Any]]
+    bytecode: str
+    deployed_bytecode: str
+    compiler: str
+    sha256: str  # of the artifact file: identifies the exact build a deployment used
+
+    @property
+    def errors(self) -> dict[bytes, tuple[str, list[str], list[str]]]:
+        """Custom-error selectors → (name, argument names, argument types)."""
+        return _errors(
+            tuple(json.dumps(item, sort_keys=True) for item in self.abi if item["type"] == "error")
+        )
+
+
+@cache
+def _errors(items: tuple[str, ...]) -> dict[bytes, tuple[str, list[str], list[str]]]:
+    out = {}
+    for text in items:
+        item = json.loads(text)
+        types = [i["type"] for i in item["inputs"]]
+        selector = keccak(f"{item['name']}({','.join(types)})".encode())[:4]
+        out[bytes(selector)] = (item["name"], [i["name"] for i in item["inputs"]], types)
+    return out
+
+
+@cache
+def registry_artifact() -> Artifact:
+    raw = resources.files("provenance").joinpath("chain/artifacts/ProvenanceRegistry.json").read_bytes()
+    data = json.loads(raw)
+    return Artifact(
+        abi=data["abi"],
+        bytecode=data["bytecode"],
+        deployed_bytecode=data["deployedBytecode"],
+        compiler=data["compiler"]["version"],
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )

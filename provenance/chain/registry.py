@@ -1,0 +1,364 @@
+"""Typed client of the ProvenanceRegistry contract: every write and read, over any backend.
+
+Writes are signed locally and sent raw; a revert comes back as :class:`ContractRevert` naming
+the contract's custom error and its arguments (decoded from the ABI), never as a raw RPC blob.
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+
+from provenance.chain.artifact import registry_artifact
+from provenance.chain.backends import rpc_errors
+from provenance.errors import ChainError
+from provenance.manifest import Manifest, SignedManifest
+
+
+def _revert_types() -> tuple[type[BaseException], ...]:
+    try:  # the embedded backend raises eth-tester's own error for reverts
+        from eth_tester.exceptions import TransactionFailed
+    except ImportError:  # pragma: no cover - eth-tester is a dependency of the embedded backend only
+        return (ContractCustomError, ContractLogicError)
+    return (ContractCustomError, ContractLogicError, TransactionFailed)
+
+
+_REVERTS = _revert_types()
+
+
+class ContractRevert(ChainError):
+    """The registry refused a call; ``error`` is its custom error's name."""
+
+    def __init__(self, error: str, args: dict[str, Any] | None = None) -> None:
+        self.error = error
+        self.error_args = args or {}
+        shown = ", ".join(f"{k}={_show(v)}" for k, v in self.error_args.items())
+        super().__init__(f"ProvenanceRegistry refused: {error}({shown})", code=f"chain.revert.{error}")
+
+
+def _show(value: Any) -> str:
+    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True)
+class TxResult:
+    tx_hash: bytes
+    block_number: int
+    block_hash: bytes
+    gas_used: int
+    receipt: Any
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    root: bytes
+    size: int
+    signer: str
+    block_number: int
+    retracted: bool
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    index: int
+    size: int
+    root: bytes
+
+
+def snapshot_tuple(m: Manifest) -> tuple[Any, ...]:
+    """The manifest as the contract's ``Snapshot`` struct."""
+    return (
+        m.dataset_id,
+        m.version,
+        m.root,
+        m.size,
+        m.schema_hash,
+        [(p.dataset_id, p.version, p.root) for p in m.parents],
+        m.transform_hash,
+        m.created_at,
+    )
+
+
+class Transactor:
+    """Signs, sends and awaits transactions; decodes reverts. One per web3 connection."""
+
+    def __init__(self, w3: Web3, *, receipt_timeout: float = 120.0, poll: float = 0.05) -> None:
+        self.w3 = w3
+        self.receipt_timeout = receipt_timeout
+        self.poll = poll
+        self._nonces: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._chain_id: int | None = None
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            with rpc_errors():
+                self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    def call(self, fn: Any, block: int | str = "latest") -> Any:
+        try:
+            with rpc_errors():
+                return fn.call(block_identifier=block)
+        except _REVERTS as e:
+            raise _revert(e) from None
+        except Web3RPCError as e:
+            raise ChainError(f"registry call failed: {e}", code="chain.call-failed") from None
+
+    def send(self, fn: Any, sender: LocalAccount) -> TxResult:
+        """Build, sign locally, send raw and wait for the receipt."""
+        with self._lock:
+            nonce = self._next_nonce(sender)
+            try:
+                with rpc_errors():
+                    tx = fn.build_transaction(
+                        {"from": sender.address, "nonce": nonce, "chainId": self.chain_id}
+                    )
+                    signed = sender.sign_transaction(tx)
+                    tx_hash = bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            except _REVERTS as e:
+                raise _revert(e) from None
+            except Web3RPCError as e:
+                self._nonces.pop(sender.address, None)  # re-read the nonce next time
+                raise ChainError(f"transaction refused by the node: {e}", code="chain.tx-refused") from None
+            except Exception:
+                self._nonces.pop(sender.address, None)
+                raise
+            self._nonces[sender.address] = nonce + 1
+        return self.wait(tx_hash)
+
+    def wait(self, tx_hash: bytes) -> TxResult:
+        try:
+            with rpc_errors():
+                receipt = self.w3.eth.wait_for_transaction_receipt(
+                    HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=self.poll
+                )
+        except TimeExhausted:
+            raise ChainError(
+                f"no receipt for 0x{tx_hash.hex()} within {self.receipt_timeout} s", code="chain.tx-timeout"
+            ) from None
+        if receipt["status"] != 1:
+            raise ChainError(f"transaction 0x{tx_hash.hex()} reverted", code="chain.tx-reverted")
+        return TxResult(
+            tx_hash,
+            int(receipt["blockNumber"]),
+            bytes(receipt["blockHash"]),
+            int(receipt["gasUsed"]),
+            receipt,
+        )
+
+    def _next_nonce(self, sender: LocalAccount) -> int:
+        if sender.address not in self._nonces:
+            with rpc_errors():
+                self._nonces[sender.address] = int(
+                    self.w3.eth.get_transaction_count(sender.address, "pending")
+                )
+        return self._nonces[sender.address]
+
+
+def _revert_data(e: BaseException) -> bytes | None:
+    """The revert payload, from web3's error or (eth-tester) from the exception chain."""
+    data = getattr(e, "data", None)
+    if isinstance(data, str) and data.startswith("0x"):
+        return bytes.fromhex(data[2:])
+    seen: BaseException | None = e
+    while seen is not None:
+        if seen.args and isinstance(seen.args[0], bytes):
+            return seen.args[0]
+        if seen.args and isinstance(seen.args[0], str) and seen.args[0].startswith(_TESTER_PREFIX):
+            # eth-tester's provider formats the payload into its message: "execution reverted: b'...'"
+            try:
+                value = ast.literal_eval(seen.args[0][len(_TESTER_PREFIX) :])
+            except (ValueError, SyntaxError):
+                value = None
+            if isinstance(value, bytes):
+                return value
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+_TESTER_PREFIX = "execution reverted: "
+
+
+def _revert(e: BaseException) -> ChainError:
+    raw = _revert_data(e)
+    if raw is not None and len(raw) >= 4:
+        known = registry_artifact().errors.get(raw[:4])
+        if known:
+            name, arg_names, types = known
+            try:
+                values = abi_decode(types, raw[4:])
+            except Exception:
+                values = ()
+            return ContractRevert(name, dict(zip(arg_names, values, strict=False)))
+    return ChainError(f"registry call reverted: {e}", code="chain.revert")
+
+
+class RegistryClient:
+    """One deployment of ProvenanceRegistry, seen through one web3 connection."""
+
+    def __init__(self, w3: Web3, address: str, transactor: Transactor | None = None) -> None:
+        self.w3 = w3
+        self.address = to_checksum_address(address)
+        self.contract = w3.eth.contract(address=self.address, abi=registry_artifact().abi)
+        self.tx = transactor or Transactor(w3)
+        self._send = self.tx.send
+        self._call = self.tx.call
+
+    @classmethod
+    def deploy(
+        cls, w3: Web3, deployer: LocalAccount, owner: str | None = None, transactor: Transactor | None = None
+    ) -> tuple[RegistryClient, TxResult]:
+        """Deploy a new registry owned by ``owner`` (default: the deployer)."""
+        art = registry_artifact()
+        tx = transactor or Transactor(w3)
+        factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        result = tx.send(factory.constructor(owner or deployer.address), deployer)
+        address = result.receipt["contractAddress"]
+        if not address:
+            raise ChainError("deployment receipt has no contract address", code="chain.deploy-failed")
+        return cls(w3, address, tx), result
+
+    @property
+    def chain_id(self) -> int:
+        return self.tx.chain_id
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def register_source(self, signer: str, sender: LocalAccount) -> TxResult:
+        return self._send(self.contract.functions.registerSource(to_checksum_address(signer)), sender)
+
+    def revoke_source(self, signer: str, sender: LocalAccount) -> TxResult:
+        return self._send(self.contract.functions.revokeSource(to_checksum_address(signer)), sender)
+
+    def set_anchorer(self, anchorer: str, enabled: bool, sender: LocalAccount) -> TxResult:
+        return self._send(self.contract.functions.setAnchorer(to_checksum_address(anchorer), enabled), sender)
+
+    def authorize_signer(self, dataset_id: bytes, signer: str, sender: LocalAccount) -> TxResult:
+        fn = self.contract.functions.authorizeSigner(dataset_id, to_checksum_address(signer))
+        return self._send(fn, sender)
+
+    def remove_signer(self, dataset_id: bytes, signer: str, sender: LocalAccount) -> TxResult:
+        return self._send(
+            self.contract.functions.removeSigner(dataset_id, to_checksum_address(signer)), sender
+        )
+
+    def anchor_snapshot(self, signed: SignedManifest, sender: LocalAccount) -> TxResult:
+        """Direct anchoring: the contract recovers the EIP-712 signer and checks versions."""
+        if (signed.domain.chain_id, signed.domain.verifying_contract) != (self.chain_id, self.address):
+            raise ChainError(
+                f"manifest is signed for chain {signed.domain.chain_id} registry "
+                f"{signed.domain.verifying_contract}, not chain {self.chain_id} registry {self.address}",
+                code="chain.wrong-domain",
+            )
+        fn = self.contract.functions.anchorSnapshot(snapshot_tuple(signed.manifest), signed.signature)
+        return self._send(fn, sender)
+
+    def anchor_checkpoint(self, size: int, root: bytes, proof: list[bytes], sender: LocalAccount) -> TxResult:
+        return self._send(self.contract.functions.anchorCheckpoint(size, root, proof), sender)
+
+    def retract(self, dataset_id: bytes, version: int, reason_hash: bytes, sender: LocalAccount) -> TxResult:
+        return self._send(self.contract.functions.retract(dataset_id, version, reason_hash), sender)
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def source_status(self, signer: str) -> int:
+        """0 unknown, 1 active, 2 revoked."""
+        return int(self._call(self.contract.functions.sourceStatus(to_checksum_address(signer))))
+
+    def is_anchorer(self, account: str) -> bool:
+        return bool(self._call(self.contract.functions.isAnchorer(to_checksum_address(account))))
+
+    def dataset_owner(self, dataset_id: bytes) -> str | None:
+        owner = str(self._call(self.contract.functions.datasetOwner(dataset_id)))
+        return None if int(owner, 16) == 0 else to_checksum_address(owner)
+
+    def latest_version(self, dataset_id: bytes) -> int:
+        return int(self._call(self.contract.functions.latestVersion(dataset_id)))
+
+    def is_authorized_signer(self, dataset_id: bytes, signer: str) -> bool:
+        fn = self.contract.functions.isAuthorizedSigner(dataset_id, to_checksum_address(signer))
+        return bool(self._call(fn))
+
+    def snapshot_of(
+        self, dataset_id: bytes, version: int, block: int | str = "latest"
+    ) -> SnapshotRecord | None:
+        try:
+            root, size, signer, block_number, retracted = self._call(
+                self.contract.functions.snapshotOf(dataset_id, version), block
+            )
+        except ContractRevert as e:
+            if e.error == "SnapshotNotFound":
+                return None
+            raise
+        return SnapshotRecord(
+            bytes(root), int(size), to_checksum_address(signer), int(block_number), bool(retracted)
+        )
+
+    def snapshot_digest(self, manifest: Manifest) -> bytes:
+        return bytes(self._call(self.contract.functions.snapshotDigest(snapshot_tuple(manifest))))
+
+    def checkpoint_count(self) -> int:
+        return int(self._call(self.contract.functions.checkpointCount()))
+
+    def latest_checkpoint(self, block: int | str = "latest") -> CheckpointRecord | None:
+        try:
+            index, size, root = self._call(self.contract.functions.latestCheckpoint(), block)
+        except ContractRevert as e:
+            if e.error == "NoCheckpoint":
+                return None
+            raise
+        return CheckpointRecord(int(index), int(size), bytes(root))
+
+    def checkpoint_root(self, size: int, block: int | str = "latest") -> bytes | None:
+        try:
+            return bytes(self._call(self.contract.functions.checkpointRoot(size), block))
+        except ContractRevert as e:
+            if e.error == "CheckpointNotFound":
+                return None
+            raise
+
+    def verify_inclusion(
+        self, root: bytes, size: int, index: int, leaf_hash: bytes, proof: list[bytes]
+    ) -> bool:
+        return bool(self._call(self.contract.functions.verifyInclusion(root, size, index, leaf_hash, proof)))
+
+    def verify_consistency(
+        self, size1: int, size2: int, root1: bytes, root2: bytes, proof: list[bytes]
+    ) -> bool:
+        return bool(self._call(self.contract.functions.verifyConsistency(size1, size2, root1, root2, proof)))
+
+    def block_number(self) -> int:
+        with rpc_errors():
+            return int(self.w3.eth.block_number)
+
+    def receipt(self, tx_hash: bytes) -> Any | None:
+        """The receipt of ``tx_hash`` on the current canonical chain, or None."""
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            with rpc_errors():
+                return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return None
+
+    def events(self, name: str, receipt: Any) -> list[dict[str, Any]]:
+        """Decoded events ``name`` emitted by this registry in ``receipt``."""
+        from web3.logs import DISCARD
+
+        event = getattr(self.contract.events, name)()
+        return [
+            dict(e["args"])
+            for e in event.process_receipt(receipt, errors=DISCARD)
+            if to_checksum_address(e["address"]) == self.address
+        ]

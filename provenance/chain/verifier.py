@@ -1,0 +1,176 @@
+"""Checking a bundle's anchor against the chain, through any JSON-RPC endpoint.
+
+Everything is read from the chain and recomputed; nothing from our service is trusted. A
+third party can run the same reads with `cast`: `snapshotOf`, `checkpointRoot`, `sourceStatus`,
+`eth_getTransactionReceipt` and the block number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web3 import Web3
+
+from provenance.bundle import ChainFacts, Check, ProofBundle, Status
+from provenance.chain.backends import rpc_errors
+from provenance.chain.registry import RegistryClient
+from provenance.checkpoint import Checkpoint
+from provenance.errors import AnchorMismatchError, ChainError
+
+
+def _bad(name: str, reason: str, detail: str) -> Check:
+    return Check(name, Status.INVALID, reason, detail)
+
+
+class ChainVerifier:
+    """An :class:`~provenance.bundle.AnchorReader` over a web3 connection."""
+
+    def __init__(self, w3: Web3, *, confirmations: int = 1) -> None:
+        self.w3 = w3
+        self.confirmations = confirmations
+
+    def check_anchor(self, bundle: ProofBundle, checkpoint: Checkpoint | None) -> ChainFacts:
+        anchor = bundle.anchor
+        assert anchor is not None
+        domain = bundle.manifest.domain
+        with rpc_errors():
+            chain_id = int(self.w3.eth.chain_id)
+        if anchor.chain_id != chain_id:
+            raise AnchorMismatchError(
+                f"bundle is anchored on chain {anchor.chain_id}, the RPC serves {chain_id}",
+                code="anchor.wrong-chain",
+            )
+        if (domain.chain_id, domain.verifying_contract.lower()) != (anchor.chain_id, anchor.contract.lower()):
+            raise AnchorMismatchError(
+                "the manifest is signed for another chain or registry than it is anchored in",
+                code="anchor.domain-mismatch",
+            )
+        client = RegistryClient(self.w3, anchor.contract)
+        source = self._source_status(client, bundle)
+        try:
+            receipt = self._receipt(client, bundle)
+        except AnchorMismatchError as e:
+            failed = _bad("anchor", e.code, e.message)
+            return ChainFacts(failed, _bad("confirmations", "confirmations.no-anchor", e.message), source)
+        anchor_check = (
+            self._direct(client, bundle, receipt)
+            if anchor.mode == "direct"
+            else self._checkpoint(client, checkpoint, receipt)
+        )
+        return ChainFacts(anchor_check, self._confirmations(client, anchor.block_number), source)
+
+    def _receipt(self, client: RegistryClient, bundle: ProofBundle) -> Any:
+        """The anchoring transaction's receipt, which must be where the bundle says it is."""
+        anchor = bundle.anchor
+        assert anchor is not None
+        receipt = client.receipt(anchor.tx_hash)
+        if receipt is None:
+            raise AnchorMismatchError(
+                f"transaction 0x{anchor.tx_hash.hex()} is not on the chain (dropped by "
+                "a reorg, or never mined)",
+                code="anchor.tx-not-found",
+            )
+        if (
+            bytes(receipt["blockHash"]) != anchor.block_hash
+            or int(receipt["blockNumber"]) != anchor.block_number
+        ):
+            raise AnchorMismatchError(
+                f"transaction is in block {receipt['blockNumber']} 0x{bytes(receipt['blockHash']).hex()}, "
+                f"not block {anchor.block_number} 0x{anchor.block_hash.hex()} (reorg?)",
+                code="anchor.block-mismatch",
+            )
+        if receipt["status"] != 1 or (receipt["to"] or "").lower() != anchor.contract.lower():
+            raise AnchorMismatchError(
+                "the transaction failed or did not call the registry", code="anchor.bad-transaction"
+            )
+        return receipt
+
+    def _direct(self, client: RegistryClient, bundle: ProofBundle, receipt: object) -> Check:
+        m = bundle.manifest.manifest
+        record = client.snapshot_of(m.dataset_id, m.version)
+        if record is None:
+            return _bad(
+                "anchor", "anchor.not-found", f"{m.dataset} v{m.version} is not anchored in the registry"
+            )
+        if (record.root, record.size) != (m.root, m.size):
+            return _bad(
+                "anchor",
+                "anchor.root-mismatch",
+                f"the registry holds root {record.root.hex()} size {record.size} for this version",
+            )
+        if record.signer.lower() != bundle.manifest.signer.lower():
+            return _bad("anchor", "anchor.signer-mismatch", f"the registry recorded signer {record.signer}")
+        if record.retracted:
+            return _bad("anchor", "anchor.retracted", f"{m.dataset} v{m.version} was retracted by its source")
+        digest = m.digest(bundle.manifest.domain)
+        events = client.events("SnapshotAnchored", receipt)
+        if not any(
+            bytes(e["datasetId"]) == m.dataset_id
+            and e["version"] == m.version
+            and bytes(e["digest"]) == digest
+            for e in events
+        ):
+            return _bad("anchor", "anchor.event-missing", "the transaction did not anchor this manifest")
+        return Check(
+            "anchor",
+            Status.VALID,
+            "",
+            f"direct: registry {client.address} holds the root since block {record.block_number}",
+        )
+
+    def _checkpoint(self, client: RegistryClient, checkpoint: Checkpoint | None, receipt: object) -> Check:
+        if checkpoint is None:
+            return _bad("anchor", "anchor.no-checkpoint", "checkpoint mode needs a verified checkpoint")
+        root = client.checkpoint_root(checkpoint.size)
+        if root is None:
+            return _bad("anchor", "anchor.not-found", f"no checkpoint of size {checkpoint.size} is anchored")
+        if root != checkpoint.root:
+            return _bad(
+                "anchor",
+                "anchor.root-mismatch",
+                f"the registry holds root {root.hex()} for log size {checkpoint.size}",
+            )
+        events = client.events("CheckpointAnchored", receipt)
+        if not any(e["size"] == checkpoint.size and bytes(e["root"]) == checkpoint.root for e in events):
+            return _bad("anchor", "anchor.event-missing", "the transaction did not anchor this checkpoint")
+        return Check(
+            "anchor",
+            Status.VALID,
+            "",
+            f"checkpoint: registry {client.address} holds log size {checkpoint.size}",
+        )
+
+    def _confirmations(self, client: RegistryClient, block_number: int) -> Check:
+        depth = client.block_number() - block_number + 1
+        if depth >= self.confirmations:
+            return Check(
+                "confirmations", Status.VALID, "", f"{depth} confirmations (required {self.confirmations})"
+            )
+        return Check(
+            "confirmations",
+            Status.PENDING,
+            "confirmations.pending",
+            f"{depth} of {self.confirmations} confirmations",
+        )
+
+    def _source_status(self, client: RegistryClient, bundle: ProofBundle) -> Check:
+        signer = bundle.manifest.signer
+        status = client.source_status(signer)
+        if status == 2:
+            return _bad("source-status", "source-status.revoked", f"source {signer} is revoked")
+        if status == 1:
+            return Check("source-status", Status.VALID, "", f"source {signer} is active")
+        if client.is_authorized_signer(bundle.manifest.manifest.dataset_id, signer):
+            return Check(
+                "source-status", Status.VALID, "", f"{signer} is an authorised signer of the dataset"
+            )
+        return _bad("source-status", "source-status.unregistered", f"{signer} is not a registered source")
+
+
+def verifier_for(url: str, confirmations: int = 1) -> ChainVerifier:
+    from provenance.chain.backends import rpc_web3
+
+    try:
+        return ChainVerifier(rpc_web3(url), confirmations=confirmations)
+    except ValueError as e:
+        raise ChainError(f"bad RPC URL {url!r}: {e}", code="chain.bad-url") from None
