@@ -55,6 +55,8 @@ def snapshot(
     version: int = 1,
     salted: bool = False,
     key: tuple[str, ...] = ("symbol",),
+    domain: Domain = DOMAIN,
+    source_key: bytes = SOURCE_KEY,
 ) -> Snapshot:
     schema = Schema(key, {"trader_grade": "number", "price": "number"}, salted)
     keys = [[r[c] for c in key] for r in records]
@@ -66,20 +68,29 @@ def snapshot(
     manifest = Manifest(
         dataset=dataset, version=version, root=tree.root, size=tree.size, schema=schema, created_at=1764288000
     )
-    return Snapshot(manifest, sign(manifest, DOMAIN, SOURCE_KEY), tree, leaves, keys)
+    return Snapshot(manifest, sign(manifest, domain, source_key), tree, leaves, keys)
+
+
+def ledger_log(snap: Snapshot, other_log_entries: int = 4) -> tuple[MerkleTree, int]:
+    """A ledger log holding the snapshot's manifest digest among other entries, and its index."""
+    digest = snap.manifest.digest(snap.signed.domain)
+    entries = [bytes([i]) * 32 for i in range(other_log_entries)]
+    entries.insert(2 % (other_log_entries + 1), digest)
+    return MerkleTree.from_leaf_inputs(entries), entries.index(digest)
 
 
 def proof_bundle(
-    snap: Snapshot, index: int = 1, *, with_log: bool = True, other_log_entries: int = 4
+    snap: Snapshot,
+    index: int = 1,
+    *,
+    with_log: bool = True,
+    other_log_entries: int = 4,
+    anchor: bundle.Anchor | None = None,
 ) -> dict[str, Any]:
     """A bundle for record ``index``; the manifest digest sits among other log entries."""
     log = None
     if with_log:
-        digest = snap.manifest.digest(DOMAIN)
-        entries = [bytes([i]) * 32 for i in range(other_log_entries)]
-        entries.insert(2 % (other_log_entries + 1), digest)
-        log_tree = MerkleTree.from_leaf_inputs(entries)
-        at = entries.index(digest)
+        log_tree, at = ledger_log(snap, other_log_entries)
         note = log_signer().sign(Checkpoint(ORIGIN, log_tree.size, log_tree.root)).text()
         log = {
             "index": at,
@@ -98,6 +109,7 @@ def proof_bundle(
         path=snap.tree.inclusion_proof(index),
         signed_manifest=snap.signed.to_json(),
         log=log,
+        anchor=anchor,
     )
 
 

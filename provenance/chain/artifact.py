@@ -19,6 +19,18 @@ class Artifact:
     deployed_bytecode: str
     compiler: str
     sha256: str  # of the artifact file: identifies the exact build a deployment used
+    immutables: tuple[tuple[int, int], ...]  # (start, length) byte ranges filled in at deployment
+
+    def matches_deployed(self, code: bytes) -> bool:
+        """Whether on-chain ``code`` is this build, ignoring the immutable values (EIP-712's
+        cached domain separator, chain id and address are written into the code at deployment)."""
+        expected = bytearray(bytes.fromhex(self.deployed_bytecode.removeprefix("0x")))
+        if len(code) != len(expected):
+            return False
+        actual = bytearray(code)
+        for start, length in self.immutables:
+            actual[start : start + length] = expected[start : start + length]
+        return actual == expected
 
     @property
     def errors(self) -> dict[bytes, tuple[str, list[str], list[str]]]:
@@ -49,4 +61,9 @@ def registry_artifact() -> Artifact:
         deployed_bytecode=data["deployedBytecode"],
         compiler=data["compiler"]["version"],
         sha256=hashlib.sha256(raw).hexdigest(),
+        immutables=tuple(
+            (ref["start"], ref["length"])
+            for refs in data.get("immutableReferences", {}).values()
+            for ref in refs
+        ),
     )

@@ -102,7 +102,7 @@ def attach(w3: Web3, deployment: Deployment, transactor: Transactor | None = Non
             f"no contract at {client.address} on chain {deployment.chain_id} (a fresh chain? redeploy)",
             code="chain.no-code",
         )
-    if code.hex() != registry_artifact().deployed_bytecode.removeprefix("0x"):
+    if not registry_artifact().matches_deployed(code):
         raise ChainError(
             f"the code at {client.address} is not this ProvenanceRegistry build", code="chain.code-mismatch"
         )

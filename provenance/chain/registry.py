@@ -137,6 +137,29 @@ class Transactor:
             self._nonces[sender.address] = nonce + 1
         return self.wait(tx_hash)
 
+    def transfer(self, sender: LocalAccount, to: str, wei: int) -> TxResult:
+        """Send ether (e.g. to fund a source key that manages its dataset's signers)."""
+        with self._lock:
+            nonce = self._next_nonce(sender)
+            try:
+                with rpc_errors():
+                    tx: dict[str, Any] = {
+                        "to": to_checksum_address(to),
+                        "value": wei,
+                        "gas": 21_000,
+                        "nonce": nonce,
+                        "chainId": self.chain_id,
+                        "gasPrice": int(self.w3.eth.gas_price),
+                    }
+                    tx_hash = bytes(
+                        self.w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
+                    )
+            except Exception:
+                self._nonces.pop(sender.address, None)
+                raise
+            self._nonces[sender.address] = nonce + 1
+        return self.wait(tx_hash)
+
     def wait(self, tx_hash: bytes) -> TxResult:
         try:
             with rpc_errors():

@@ -1,0 +1,1 @@
+"""The relational store: SQLAlchemy models, repositories, Alembic migrations (SQLite or PostgreSQL)."""

@@ -1,0 +1,164 @@
+"""Relational schema of the ledger (SQLAlchemy 2). Alembic migrations under ``migrations/``.
+
+Hashes and keys are stored as raw bytes (LargeBinary → BLOB / bytea); JSON documents as text
+so their bytes are kept exactly as signed. Records hold ``derived_from`` refs from the start
+(record-level lineage), and every verification request is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Deployment(Base):
+    """A registry deployment this service anchors to (the trust root of a chain)."""
+
+    __tablename__ = "deployments"
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    address: Mapped[str] = mapped_column(String(42))
+    deploy_block: Mapped[int] = mapped_column(BigInteger)
+    document: Mapped[str] = mapped_column(Text)  # the deployments/<chainId>.json content
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))  # active | revoked
+    keystore: Mapped[str | None] = mapped_column(String(128))  # server-held key name, if any
+    chain_state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | registered | revoked
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    dataset_id: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    schema_json: Mapped[str] = mapped_column(Text)
+    anchor_mode: Mapped[str] = mapped_column(String(16))  # checkpoint | direct
+    signing_key: Mapped[str | None] = mapped_column(String(128))  # server keystore name; None: clients sign
+    salt_secret: Mapped[bytes | None] = mapped_column(LargeBinary)  # server-held salt secret when salted
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Snapshot(Base):
+    """One version of a dataset. Visible to readers only in state ``complete``."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (UniqueConstraint("dataset_pk", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_pk: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))  # building | complete
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    root: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    signed_manifest: Mapped[str | None] = mapped_column(Text)  # SignedManifest JSON, as served
+    signer: Mapped[str | None] = mapped_column(String(42))
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Record(Base):
+    __tablename__ = "records"
+    __table_args__ = (Index("ix_records_key", "snapshot_pk", "key_hash"),)
+    snapshot_pk: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key_hash: Mapped[int] = mapped_column(BigInteger)  # first 8 bytes of SHA-256(key text), signed
+    key_text: Mapped[bytes] = mapped_column(LargeBinary)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)  # the leaf input (RFC 8785 entry)
+    derived_from: Mapped[str | None] = mapped_column(Text)  # JSON list of datum refs (lineage)
+
+
+class TreeChunk(Base):
+    """``CHUNK`` consecutive node hashes of one tree level (a proof reads one chunk per level)."""
+
+    __tablename__ = "tree_chunks"
+    snapshot_pk: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chunk: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LogEntry(Base):
+    """The ledger log: leaf i is the EIP-712 digest of the i-th snapshot manifest committed."""
+
+    __tablename__ = "log_entries"
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    snapshot_pk: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Checkpoint(Base):
+    __tablename__ = "checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, unique=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)  # the C2SP signed note
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Anchor(Base):
+    """The anchoring outbox: one row per transaction we owe the chain, with its state.
+
+    queued → signed (raw tx stored before sending) → mined → confirmed; dropped anchors (reorg)
+    go back to queued. A crash at any step resumes from the row; the raw signed transaction
+    and the chain's own state make re-sending idempotent.
+    """
+
+    __tablename__ = "anchors"
+    __table_args__ = (Index("ix_anchors_state", "state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # checkpoint | direct
+    checkpoint_pk: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id"), unique=True)
+    snapshot_pk: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), unique=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    contract: Mapped[str] = mapped_column(String(42))
+    state: Mapped[str] = mapped_column(String(16))
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tx_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    block_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    confirmations: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    resubmissions: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class VerificationRequest(Base):
+    __tablename__ = "verification_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bundle_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    dataset: Mapped[str | None] = mapped_column(String(128))
+    version: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # valid | invalid | incomplete | unusable
+    verdict: Mapped[str] = mapped_column(Text)  # the verdict JSON
+    client: Mapped[str | None] = mapped_column(String(255))
+    is_offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
