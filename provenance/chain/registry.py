@@ -115,6 +115,38 @@ class Transactor:
         except Web3RPCError as e:
             raise ChainError(f"registry call failed: {e}", code="chain.call-failed") from None
 
+    def sign(self, fn: Any, sender: LocalAccount) -> tuple[bytes, bytes]:
+        """Build and sign a transaction without sending it: ``(raw transaction, tx hash)``.
+
+        The anchoring outbox stores both before broadcasting, so a crash right after sending
+        can be resumed by looking the hash up (or broadcasting the same bytes again).
+        """
+        with self._lock:
+            self._nonces.pop(sender.address, None)  # always the node's pending nonce
+            nonce = self._next_nonce(sender)
+            try:
+                with rpc_errors():
+                    tx = fn.build_transaction(
+                        {"from": sender.address, "nonce": nonce, "chainId": self.chain_id}
+                    )
+            except _REVERTS as e:
+                raise _revert(e) from None
+            except Web3RPCError as e:
+                raise ChainError(f"transaction refused by the node: {e}", code="chain.tx-refused") from None
+            signed = sender.sign_transaction(tx)
+            return bytes(signed.raw_transaction), bytes(signed.hash)
+
+    def broadcast(self, raw: bytes) -> None:
+        """Send signed bytes; a node that already has them is not an error."""
+        try:
+            with rpc_errors():
+                self.w3.eth.send_raw_transaction(HexBytes(raw))
+        except Web3RPCError as e:
+            text = str(e).lower()
+            if "already known" in text or "already imported" in text or "known transaction" in text:
+                return
+            raise ChainError(f"transaction refused by the node: {e}", code="chain.tx-refused") from None
+
     def send(self, fn: Any, sender: LocalAccount) -> TxResult:
         """Build, sign locally, send raw and wait for the receipt."""
         with self._lock:
@@ -374,6 +406,18 @@ class RegistryClient:
                 return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
         except TransactionNotFound:
             return None
+
+    def find_event(self, name: str, from_block: int, **filters: Any) -> Any | None:
+        """The newest log of event ``name`` matching indexed ``filters`` (e.g. after a lost receipt)."""
+        event = getattr(self.contract.events, name)
+        with rpc_errors():
+            logs = event.get_logs(from_block=from_block, argument_filters=filters or None)
+        return logs[-1] if logs else None
+
+    def find_events(self, name: str, from_block: int) -> list[Any]:
+        event = getattr(self.contract.events, name)
+        with rpc_errors():
+            return list(event.get_logs(from_block=from_block))
 
     def events(self, name: str, receipt: Any) -> list[dict[str, Any]]:
         """Decoded events ``name`` emitted by this registry in ``receipt``."""

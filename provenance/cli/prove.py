@@ -12,34 +12,8 @@ from provenance import bundle
 from provenance.cli.common import errors_to_exit
 from provenance.errors import InputError
 from provenance.records.canonical import CanonicalError, key_text
-from provenance.records.schema import CellError, Schema, convert_cell
+from provenance.records.schema import parse_key
 from provenance.snapshotdir import SnapshotDir
-
-
-def parse_key(text: str, schema: Schema) -> list[Any]:
-    """``VALUE[,VALUE...]`` typed by the schema, or a JSON array for values with commas."""
-    if text.startswith("["):
-        try:
-            values = json.loads(text)
-        except ValueError as e:
-            raise InputError(f"--key is not a JSON array: {e}", code="input.bad-key") from None
-        if not isinstance(values, list):
-            raise InputError("--key JSON must be an array", code="input.bad-key")
-    else:
-        raw = text.split(",")
-        try:
-            values = [
-                convert_cell(v, schema.columns.get(c, "string"))
-                for v, c in zip(raw, schema.key, strict=False)
-            ]
-        except CellError as e:
-            raise InputError(f"--key: {e.reason}", code="input.bad-key") from None
-    if len(values) != len(schema.key):
-        raise InputError(
-            f"--key needs {len(schema.key)} value(s) for {', '.join(schema.key)}, got {len(values)}",
-            code="input.bad-key",
-        )
-    return values
 
 
 def bundle_for(snap: SnapshotDir, values: list[Any]) -> dict[str, Any]:

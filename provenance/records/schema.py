@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -12,7 +13,7 @@ from typing import Any
 import orjson
 import rfc8785
 
-from provenance.errors import FormatError
+from provenance.errors import FormatError, InputError
 
 SCHEMA_FORMAT = "provenance-schema/v1"
 COLUMN_TYPES = ("string", "integer", "number", "boolean", "json")
@@ -131,3 +132,29 @@ def check_value(value: Any, kind: str) -> None:
     }[kind]
     if not ok:
         raise CellError(f"{type(value).__name__} value where the schema says {kind}")
+
+
+def parse_key(text: str, schema: Schema) -> list[Any]:
+    """``VALUE[,VALUE...]`` typed by the schema, or a JSON array for values with commas."""
+    if text.startswith("["):
+        try:
+            values = json.loads(text)
+        except ValueError as e:
+            raise InputError(f"--key is not a JSON array: {e}", code="input.bad-key") from None
+        if not isinstance(values, list):
+            raise InputError("--key JSON must be an array", code="input.bad-key")
+    else:
+        raw = text.split(",")
+        try:
+            values = [
+                convert_cell(v, schema.columns.get(c, "string"))
+                for v, c in zip(raw, schema.key, strict=False)
+            ]
+        except CellError as e:
+            raise InputError(f"--key: {e.reason}", code="input.bad-key") from None
+    if len(values) != len(schema.key):
+        raise InputError(
+            f"--key needs {len(schema.key)} value(s) for {', '.join(schema.key)}, got {len(values)}",
+            code="input.bad-key",
+        )
+    return values

@@ -39,7 +39,9 @@ def test_checkpoint_anchor_verifies(env: Env) -> None:
     snap = f.snapshot(dataset="tm/checkpointed", domain=env.domain)
     log, _ = f.ledger_log(snap, other_log_entries=6)
     r = env.reg.anchor_checkpoint(log.size, log.root, [], env.anchorer)
-    anchor = Anchor("checkpoint", env.reg.chain_id, env.reg.address, r.tx_hash, r.block_number, r.block_hash, 0)
+    anchor = Anchor(
+        "checkpoint", env.reg.chain_id, env.reg.address, r.tx_hash, r.block_number, r.block_hash, 0
+    )
     doc = f.proof_bundle(snap, 0, other_log_entries=6, anchor=anchor)
     v = verify(env, doc)
     assert v.status == "valid", v.to_json()
@@ -47,9 +49,13 @@ def test_checkpoint_anchor_verifies(env: Env) -> None:
     # the same bundle pointing at a checkpoint the chain does not hold
     other = copy.deepcopy(doc)
     note = other["log"]["checkpoint"]
-    forged = f.log_signer().sign(
-        __import__("provenance.checkpoint", fromlist=["Checkpoint"]).Checkpoint(f.ORIGIN, 7, b"\x05" * 32)
-    ).text()
+    forged = (
+        f.log_signer()
+        .sign(
+            __import__("provenance.checkpoint", fromlist=["Checkpoint"]).Checkpoint(f.ORIGIN, 7, b"\x05" * 32)
+        )
+        .text()
+    )
     assert forged != note
     other["log"]["checkpoint"] = forged
     v = verify(env, other)

@@ -61,8 +61,9 @@ def test_reorg_drops_an_anchor_which_is_detected_and_reanchored(anvil_env: Env) 
     assert again is not None
     assert again.block_hash != r.block_hash
     assert anchor_snapshot_once(env.reg, snap.signed, env.relayer) is None
-    doc["anchor"] = Anchor("direct", env.reg.chain_id, env.reg.address, again.tx_hash, again.block_number,
-                           again.block_hash).to_json()
+    doc["anchor"] = Anchor(
+        "direct", env.reg.chain_id, env.reg.address, again.tx_hash, again.block_number, again.block_hash
+    ).to_json()
     assert bundle.verify(bundle.parse(json.dumps(doc)), policy=Policy(), chain=verifier).status == "valid"
 
 
@@ -82,8 +83,18 @@ def test_cast_verifies_python_proofs(anvil_env: Env) -> None:
     sig = "verifyInclusion(bytes32,uint64,uint64,bytes32,bytes32[])(bool)"
 
     def call(path: list[bytes], leaf: bytes) -> str:
-        return cast("call", env.reg.address, sig, "0x" + tree.root.hex(), str(tree.size), str(i),
-                    "0x" + leaf.hex(), "[" + ",".join("0x" + h.hex() for h in path) + "]", "--rpc-url", url)
+        return cast(
+            "call",
+            env.reg.address,
+            sig,
+            "0x" + tree.root.hex(),
+            str(tree.size),
+            str(i),
+            "0x" + leaf.hex(),
+            "[" + ",".join("0x" + h.hex() for h in path) + "]",
+            "--rpc-url",
+            url,
+        )
 
     assert call(proof, hash_leaf(leaves[i])) == "true"
     tampered = [*proof[:3], bytes([proof[3][0] ^ 1]) + proof[3][1:], *proof[4:]]
@@ -92,8 +103,15 @@ def test_cast_verifies_python_proofs(anvil_env: Env) -> None:
     # and the snapshot the registry holds, read with cast
     snap = f.snapshot(dataset="tm/cast", domain=env.domain)
     env.reg.anchor_snapshot(snap.signed, env.relayer)
-    out = cast("call", env.reg.address, "snapshotOf(bytes32,uint64)(bytes32,uint64,address,uint64,bool)",
-               "0x" + snap.manifest.dataset_id.hex(), "1", "--rpc-url", url)
+    out = cast(
+        "call",
+        env.reg.address,
+        "snapshotOf(bytes32,uint64)(bytes32,uint64,address,uint64,bool)",
+        "0x" + snap.manifest.dataset_id.hex(),
+        "1",
+        "--rpc-url",
+        url,
+    )
     assert out.splitlines()[0] == "0x" + snap.manifest.root.hex()
 
 

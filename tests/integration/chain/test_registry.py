@@ -29,11 +29,15 @@ def test_deployed_code_is_the_shipped_artifact(env: Env) -> None:
 def test_sources_register_and_revoke(env: Env) -> None:
     other = Account.create()
     assert env.reg.source_status(other.address) == 0
-    assert revert_of(lambda: env.reg.register_source(other.address, env.relayer)) == "OwnableUnauthorizedAccount"
+    assert (
+        revert_of(lambda: env.reg.register_source(other.address, env.relayer)) == "OwnableUnauthorizedAccount"
+    )
     r = env.reg.register_source(other.address, env.owner)
     assert env.reg.events("SourceRegistered", r.receipt)[0]["source"] == other.address
     assert revert_of(lambda: env.reg.register_source(other.address, env.owner)) == "SourceAlreadyActive"
-    assert revert_of(lambda: env.reg.revoke_source(other.address, env.relayer)) == "OwnableUnauthorizedAccount"
+    assert (
+        revert_of(lambda: env.reg.revoke_source(other.address, env.relayer)) == "OwnableUnauthorizedAccount"
+    )
     r = env.reg.revoke_source(other.address, env.owner)
     assert env.reg.events("SourceRevoked", r.receipt)[0]["source"] == other.address
     assert env.reg.source_status(other.address) == 2
@@ -46,11 +50,20 @@ def test_anchor_snapshot_and_versions(env: Env) -> None:
     assert env.reg.snapshot_digest(v1) == v1.digest(env.domain)
     r = env.reg.anchor_snapshot(signed, env.relayer)  # a relayer pays; the signature is the authority
     event = env.reg.events("SnapshotAnchored", r.receipt)[0]
-    assert (bytes(event["datasetId"]), event["version"], event["signer"]) == (v1.dataset_id, 1, env.source.address)
+    assert (bytes(event["datasetId"]), event["version"], event["signer"]) == (
+        v1.dataset_id,
+        1,
+        env.source.address,
+    )
     assert bytes(event["digest"]) == v1.digest(env.domain)
     record = env.reg.snapshot_of(v1.dataset_id, 1)
     assert record is not None
-    assert (record.root, record.size, record.signer, record.retracted) == (v1.root, v1.size, env.source.address, False)
+    assert (record.root, record.size, record.signer, record.retracted) == (
+        v1.root,
+        v1.size,
+        env.source.address,
+        False,
+    )
     assert record.block_number == r.block_number
     assert env.reg.dataset_owner(v1.dataset_id) == env.source.address
     assert env.reg.latest_version(v1.dataset_id) == 1
@@ -75,7 +88,9 @@ def test_signatures_refused(env: Env) -> None:
     other_contract = env.sign(m, domain=Domain(env.reg.chain_id, "0x" + "11" * 20))
     for wrong in (other_chain, other_contract):
         forced = dataclasses.replace(good, signature=wrong.signature)
-        assert revert_of(lambda forced=forced: env.reg.anchor_snapshot(forced, env.relayer)) == "SourceNotActive"
+        assert (
+            revert_of(lambda forced=forced: env.reg.anchor_snapshot(forced, env.relayer)) == "SourceNotActive"
+        )
     sig = good.signature
     s = int.from_bytes(sig[32:64], "big")
     high_s = sig[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - sig[64]])
@@ -100,7 +115,10 @@ def test_signatures_refused(env: Env) -> None:
     # a size beyond what the registry stores is refused, not truncated
     env.reg.register_source(stranger.address, env.owner)
     huge = dataclasses.replace(f.snapshot(dataset="tm/huge").manifest, size=2**56)
-    assert revert_of(lambda: env.reg.anchor_snapshot(env.sign(huge, key=stranger.key), env.relayer)) == "SizeTooLarge"
+    assert (
+        revert_of(lambda: env.reg.anchor_snapshot(env.sign(huge, key=stranger.key), env.relayer))
+        == "SizeTooLarge"
+    )
 
 
 def test_dataset_signers_and_key_rotation(env: Env) -> None:
@@ -109,29 +127,38 @@ def test_dataset_signers_and_key_rotation(env: Env) -> None:
     new_key = Account.create()
     env.fund(env.source)
     # a stranger, or a registered source that does not own the dataset, cannot manage its signers
-    assert revert_of(lambda: env.reg.authorize_signer(m.dataset_id, new_key.address, env.relayer)) == "NotDatasetOwner"
+    assert (
+        revert_of(lambda: env.reg.authorize_signer(m.dataset_id, new_key.address, env.relayer))
+        == "NotDatasetOwner"
+    )
     r = env.reg.authorize_signer(m.dataset_id, new_key.address, env.source)
     assert env.reg.events("SignerAuthorized", r.receipt)[0]["signer"] == new_key.address
     assert env.reg.is_authorized_signer(m.dataset_id, new_key.address)
     assert revert_of(lambda: env.reg.authorize_signer(m.dataset_id, new_key.address, env.source)) == (
-        "SignerAlreadyAuthorized")
+        "SignerAlreadyAuthorized"
+    )
     v2 = dataclasses.replace(m, version=2)
     env.reg.anchor_snapshot(env.sign(v2, key=new_key.key), env.relayer)
     assert env.reg.snapshot_of(m.dataset_id, 2).signer == new_key.address  # type: ignore[union-attr]
     # the rotated key cannot manage signers; the owner removes it
     env.fund(new_key)
-    assert revert_of(lambda: env.reg.remove_signer(m.dataset_id, new_key.address, new_key)) == "NotDatasetOwner"
+    assert (
+        revert_of(lambda: env.reg.remove_signer(m.dataset_id, new_key.address, new_key)) == "NotDatasetOwner"
+    )
     env.reg.remove_signer(m.dataset_id, new_key.address, env.source)
     v3 = dataclasses.replace(m, version=3)
     assert revert_of(lambda: env.reg.anchor_snapshot(env.sign(v3, key=new_key.key), env.relayer)) == (
-        "NotDatasetSigner")
+        "NotDatasetSigner"
+    )
     assert revert_of(lambda: env.reg.remove_signer(m.dataset_id, new_key.address, env.source)) == (
-        "SignerNotAuthorized")
+        "SignerNotAuthorized"
+    )
     # another registered source cannot sign for a dataset it does not own
     other = Account.create()
     env.reg.register_source(other.address, env.owner)
     assert revert_of(lambda: env.reg.anchor_snapshot(env.sign(v3, key=other.key), env.relayer)) == (
-        "NotDatasetSigner")
+        "NotDatasetSigner"
+    )
 
 
 def test_retract(env: Env) -> None:
@@ -154,21 +181,29 @@ def test_checkpoints_append_only(env: Env) -> None:
     assert reg.latest_checkpoint() is None
     assert revert_of(lambda: reg.anchor_checkpoint(5, log.root_at(5), [], env.relayer)) == "NotAnchorer"
     assert revert_of(lambda: reg.anchor_checkpoint(0, EMPTY_ROOT, [], a)) == "EmptyCheckpoint"
-    assert revert_of(lambda: reg.anchor_checkpoint(5, log.root_at(5), [log.root_at(5)], a)) == "UnexpectedProof"
+    assert (
+        revert_of(lambda: reg.anchor_checkpoint(5, log.root_at(5), [log.root_at(5)], a)) == "UnexpectedProof"
+    )
     prev = 5
     r = reg.anchor_checkpoint(prev, log.root_at(prev), [], a)
     assert reg.events("CheckpointAnchored", r.receipt)[0]["size"] == prev
     for size in (6, 8, 13, 64, 100, 257, 300):
         proof = log.consistency_proof(prev, size)
-        assert revert_of(lambda: reg.anchor_checkpoint(prev, log.root_at(prev), [], a)) == "CheckpointSizeUnchanged"
+        assert (
+            revert_of(lambda: reg.anchor_checkpoint(prev, log.root_at(prev), [], a))
+            == "CheckpointSizeUnchanged"
+        )
         assert revert_of(lambda: reg.anchor_checkpoint(prev - 1, log.root_at(prev - 1), [], a)) == (
-            "CheckpointSizeDecreased")
+            "CheckpointSizeDecreased"
+        )
         if proof:
-            assert revert_of(lambda proof=proof: reg.anchor_checkpoint(size, log.root_at(size), proof[:-1], a)) == (
-                "InvalidConsistencyProof")
+            assert revert_of(
+                lambda proof=proof: reg.anchor_checkpoint(size, log.root_at(size), proof[:-1], a)
+            ) == ("InvalidConsistencyProof")
         forged = MerkleTree.from_leaf_inputs([b"fork"] + [i.to_bytes(4, "big") for i in range(1, size)])
-        assert revert_of(lambda forged=forged, proof=proof: reg.anchor_checkpoint(size, forged.root, proof, a)) == (
-            "InvalidConsistencyProof")
+        assert revert_of(
+            lambda forged=forged, proof=proof: reg.anchor_checkpoint(size, forged.root, proof, a)
+        ) == ("InvalidConsistencyProof")
         reg.anchor_checkpoint(size, log.root_at(size), proof, a)
         assert reg.checkpoint_root(size) == log.root_at(size)
         prev = size

@@ -1,0 +1,349 @@
+"""The anchoring worker: checkpoints the ledger log and drains the outbox onto the chain.
+
+One step does, in order: push source registrations/revocations to the chain; cut a checkpoint
+when the log has grown by ``checkpoint_every`` entries or its oldest unanchored entry is
+``checkpoint_interval`` seconds old; then advance every open outbox row:
+
+    queued  → signed   raw transaction and hash stored *before* broadcasting
+    signed  → sent     broadcast (again, after a crash: the same bytes are harmless)
+    sent    → mined    receipt found; block number and hash stored
+    mined   → confirmed once ``confirmations`` blocks deep; a reorg that drops it → queued
+
+Before signing, the chain itself is asked whether the anchor is already there (a lost update
+after a crash), so nothing is ever anchored twice. RPC failures leave rows where they are and
+are retried on the next step. Only one worker runs per database (see ``leader``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import func, select
+
+from provenance.chain.anchors import AnchorRef, AnchorState, check
+from provenance.chain.registry import ContractRevert, RegistryClient, snapshot_tuple
+from provenance.checkpoint import Checkpoint
+from provenance.errors import ChainError, ProvenanceError, RpcUnavailable
+from provenance.ledger import Ledger
+from provenance.manifest import SignedManifest
+from provenance.store import outbox, sources
+from provenance.store.models import Anchor, Dataset, LogEntry, Snapshot
+from provenance.store.models import Checkpoint as CheckpointRow
+
+log = logging.getLogger("provenance.anchoring")
+
+
+@dataclass
+class WorkerStats:
+    steps: int = 0
+    anchored: int = 0
+    confirmed: int = 0
+    resubmitted: int = 0
+    errors: int = 0
+    last_error: str = ""
+
+
+class AnchorWorker:
+    def __init__(
+        self,
+        ledger: Ledger,
+        client: RegistryClient,
+        account: LocalAccount,
+        *,
+        checkpoint_every: int = 16,
+        checkpoint_interval: float = 10.0,
+        confirmations: int = 1,
+        deploy_block: int = 0,
+    ) -> None:
+        self.ledger = ledger
+        self.client = client
+        self.account = account
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval = checkpoint_interval
+        self.confirmations = confirmations
+        self.deploy_block = deploy_block
+        self.stats = WorkerStats()
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, poll: float = 0.5) -> None:
+        while not stop.is_set():
+            self.step()
+            stop.wait(poll)
+
+    def step(self) -> None:
+        """One pass; never raises (errors are counted, logged and retried next time)."""
+        self.stats.steps += 1
+        for action in (self.sync_sources, self.maybe_checkpoint, self.drain):
+            try:
+                action()
+            except RpcUnavailable as e:
+                self._error(f"chain unreachable: {e.message}")
+                return  # nothing else can progress without the node
+            except ProvenanceError as e:
+                self._error(f"{e.code}: {e.message}")
+            except Exception as e:  # keep the worker alive; the row stays where it was
+                log.exception("anchoring step failed")
+                self._error(f"{type(e).__name__}: {e}")
+
+    def _error(self, text: str) -> None:
+        self.stats.errors += 1
+        self.stats.last_error = text
+        log.warning("%s", text)
+
+    # --- sources -----------------------------------------------------------------------------
+
+    def sync_sources(self) -> None:
+        db = self.ledger.db
+        with db.session() as s:
+            pending = [(row.id, row.address, row.status) for row in sources.pending_chain_updates(s)]
+        for pk, address, status in pending:
+            on_chain = self.client.source_status(address)
+            try:
+                if status == "active" and on_chain == 0:
+                    self.client.register_source(address, self.account)
+                elif status == "revoked" and on_chain != 2:
+                    self.client.revoke_source(address, self.account)
+            except ContractRevert as e:
+                self._error(f"source {address}: {e.message}")
+                continue
+            with db.session() as s:
+                sources.mark_on_chain(s, pk, "registered" if status == "active" else "revoked")
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    def maybe_checkpoint(self, force: bool = False) -> CheckpointRow | None:
+        db = self.ledger.db
+        with db.session() as s:
+            size = int(s.scalar(select(func.count()).select_from(LogEntry)) or 0)
+            latest = self.ledger.log.latest_checkpoint(s)
+            done = latest.size if latest else 0
+            if size <= done:
+                return None
+            oldest = s.scalar(select(LogEntry.created_at).where(LogEntry.index == done))
+        age = (datetime.now(UTC) - _aware(oldest)).total_seconds() if oldest else 0.0
+        if not (force or size - done >= self.checkpoint_every or age >= self.checkpoint_interval):
+            return None
+        tree = self.ledger.log.tree()
+        size = tree.size
+        note = self.ledger.log_signer.sign(Checkpoint(self.ledger.log_signer.name, size, tree.root)).text()
+        with db.session() as s:
+            row = self.ledger.log.add_checkpoint(s, size, tree.root, note)
+            outbox.enqueue(s, "checkpoint", self.client.chain_id, self.client.address, checkpoint_pk=row.id)
+        return row
+
+    # --- the outbox --------------------------------------------------------------------------
+
+    def drain(self) -> None:
+        with self.ledger.db.session() as s:
+            rows = outbox.open_anchors(s)
+        for row in rows:
+            getattr(self, f"_on_{row.state}")(row)
+
+    def _on_queued(self, row: Anchor) -> None:
+        existing = self._already_on_chain(row)
+        if existing is not None:  # a previous attempt landed but its update was lost
+            self._set(
+                row,
+                "mined",
+                tx_hash=existing[0],
+                block_number=existing[1],
+                block_hash=existing[2],
+                raw_tx=None,
+            )
+            return
+        fn = self._function(row)
+        if fn is None:
+            return
+        try:
+            raw, tx_hash = self.client.tx.sign(fn, self.account)
+        except ContractRevert as e:
+            self._set(row, "queued", last_error=e.message, attempts=row.attempts + 1)
+            raise
+        self._set(row, "signed", raw_tx=raw, tx_hash=tx_hash, attempts=row.attempts + 1)
+        row.raw_tx, row.tx_hash = raw, tx_hash
+        self._on_signed(row)
+
+    def _on_signed(self, row: Anchor) -> None:
+        assert row.raw_tx is not None
+        receipt = self.client.receipt(bytes(row.tx_hash or b""))
+        if receipt is None:
+            try:
+                self.client.tx.broadcast(bytes(row.raw_tx))
+            except ChainError as e:
+                # e.g. "nonce too low": that nonce went to another transaction; sign anew
+                self._set(row, "queued", raw_tx=None, tx_hash=None, last_error=e.message)
+                return
+        self._set(row, "sent")
+        row.state = "sent"
+        self._on_sent(row)
+
+    def _on_sent(self, row: Anchor) -> None:
+        receipt = self.client.receipt(bytes(row.tx_hash or b""))
+        if receipt is None:
+            if row.raw_tx is not None:
+                self.client.tx.broadcast(bytes(row.raw_tx))  # lost from the mempool: send again
+            return
+        if receipt["status"] != 1:
+            self._set(row, "queued", raw_tx=None, tx_hash=None, last_error="transaction reverted")
+            return
+        self._set(
+            row,
+            "mined",
+            block_number=int(receipt["blockNumber"]),
+            block_hash=bytes(receipt["blockHash"]),
+            confirmations=1,
+            last_error=None,
+        )
+        self.stats.anchored += 1
+
+    def _on_mined(self, row: Anchor) -> None:
+        assert row.tx_hash is not None and row.block_hash is not None and row.block_number is not None
+        status = check(
+            self.client,
+            AnchorRef(bytes(row.tx_hash), row.block_number, bytes(row.block_hash)),
+            self.confirmations,
+        )
+        if status.state is AnchorState.DROPPED:
+            # Reorged out: anchor again. The chain is asked first, so a re-inclusion is not doubled.
+            self._set(
+                row,
+                "queued",
+                raw_tx=None,
+                tx_hash=None,
+                block_number=None,
+                block_hash=None,
+                confirmations=0,
+                resubmissions=row.resubmissions + 1,
+                last_error="dropped by a reorg",
+            )
+            self.stats.resubmitted += 1
+            return
+        values: dict[str, Any] = {
+            "confirmations": status.confirmations,
+            "block_number": status.ref.block_number,
+            "block_hash": status.ref.block_hash,
+        }
+        if status.state is AnchorState.CONFIRMED:
+            self._set(row, "confirmed", **values)
+            self.stats.confirmed += 1
+        else:
+            self._set(row, "mined", **values)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _set(self, row: Anchor, state: str, **values: object) -> None:
+        with self.ledger.db.session() as s:
+            outbox.set_state(s, row.id, state, **values)
+
+    def _function(self, row: Anchor) -> Any | None:
+        db = self.ledger.db
+        functions = self.client.contract.functions
+        with db.session() as s:
+            if row.kind == "direct":
+                snap = s.get(Snapshot, row.snapshot_pk)
+                assert snap is not None and snap.signed_manifest is not None
+                signed = SignedManifest.from_json(json.loads(snap.signed_manifest))
+                return functions.anchorSnapshot(snapshot_tuple(signed.manifest), signed.signature)
+            cp = s.get(CheckpointRow, row.checkpoint_pk)
+            assert cp is not None
+        on_chain = self.client.latest_checkpoint()
+        base = on_chain.size if on_chain else 0
+        if base >= cp.size:
+            # A later checkpoint is already anchored: this one is covered by it (append-only), and
+            # proofs use the later one. Nothing to send.
+            self._set(row, "superseded", last_error=f"chain already at log size {base}")
+            return None
+        proof = self.ledger.log.tree().consistency_proof(base, cp.size) if base else []
+        return functions.anchorCheckpoint(cp.size, bytes(cp.root), proof)
+
+    def _already_on_chain(self, row: Anchor) -> tuple[bytes, int, bytes] | None:
+        db = self.ledger.db
+        with db.session() as s:
+            if row.kind == "direct":
+                snap = s.get(Snapshot, row.snapshot_pk)
+                assert snap is not None
+                ds = s.get(Dataset, snap.dataset_pk)
+                assert ds is not None
+                record = self.client.snapshot_of(ds.dataset_id, snap.version)
+                if record is None:
+                    return None
+                if record.root != snap.root:
+                    raise ChainError(
+                        f"{ds.name} v{snap.version} is anchored with another root", code="chain.conflict"
+                    )
+                event = self.client.find_event(
+                    "SnapshotAnchored", self.deploy_block, datasetId=ds.dataset_id, version=snap.version
+                )
+            else:
+                cp = s.get(CheckpointRow, row.checkpoint_pk)
+                assert cp is not None
+                root = self.client.checkpoint_root(cp.size)
+                if root is None:
+                    return None
+                # `size` is not an indexed topic: filter the registry's checkpoint events here
+                events = self.client.find_events("CheckpointAnchored", self.deploy_block)
+                matching = [e for e in events if e["args"]["size"] == cp.size]
+                event = matching[-1] if matching else None
+        if event is None:
+            return None
+        return bytes(event["transactionHash"]), int(event["blockNumber"]), bytes(event["blockHash"])
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def wait_until(predicate: Any, timeout: float = 30.0, poll: float = 0.1) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` (tests and the startup path use it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(poll)
+    return bool(predicate())
+
+
+LEADER_LOCK_KEY = 0x70726F76  # "prov": the PostgreSQL advisory lock of the anchoring worker
+
+
+@contextlib.contextmanager
+def leader(ledger: Ledger) -> Iterator[bool]:
+    """Hold the anchoring leadership for the duration of the block; yields whether we got it.
+
+    PostgreSQL: a session advisory lock on a dedicated connection (released if the process
+    dies). SQLite: an exclusive ``flock`` on a file beside the database (same guarantee).
+    """
+    if ledger.db.is_postgres:
+        conn = ledger.db.engine.connect()
+        try:
+            got = bool(conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({LEADER_LOCK_KEY})").scalar())
+            yield got
+        finally:
+            if not conn.closed:
+                with contextlib.suppress(Exception):
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({LEADER_LOCK_KEY})")
+            conn.close()
+        return
+    path = ledger.settings.data_dir / "anchoring.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

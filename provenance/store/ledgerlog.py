@@ -1,0 +1,73 @@
+"""The ledger log (one RFC 9162 tree of manifest digests per deployment) and its checkpoints.
+
+Appends happen inside the transaction that completes a snapshot, so a snapshot is visible iff
+its digest is in the log. The log's tree is kept in memory and extended from the table when it
+grows (several service processes share one database; each catches up on demand).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from provenance.errors import NotFoundError
+from provenance.merkle import MerkleTree, leaf_hashes
+from provenance.store.database import Database
+from provenance.store.models import Checkpoint, LogEntry
+
+
+class LedgerLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._hashes = bytearray()
+        self._tree: MerkleTree | None = None
+        self._lock = threading.Lock()
+
+    def append(self, s: Session, digest: bytes, snapshot_pk: int) -> int:
+        """Append ``digest``; returns its index. Call inside the snapshot's completing transaction.
+
+        Concurrent appenders serialise on the database (SQLite: the single writer; PostgreSQL:
+        the primary key on ``index`` makes the loser's transaction fail and retry).
+        """
+        index = int(s.scalar(select(func.coalesce(func.max(LogEntry.index) + 1, 0))) or 0)
+        s.add(LogEntry(index=index, digest=digest, snapshot_pk=snapshot_pk))
+        s.flush()
+        return index
+
+    def size(self, s: Session) -> int:
+        return int(s.scalar(select(func.count()).select_from(LogEntry)) or 0)
+
+    def tree(self) -> MerkleTree:
+        """The log's tree over every committed entry (extended incrementally)."""
+        with self._lock:
+            known = len(self._hashes) // 32
+            with self.db.session() as s:
+                new = list(
+                    s.scalars(select(LogEntry.digest).where(LogEntry.index >= known).order_by(LogEntry.index))
+                )
+            if new or self._tree is None:
+                self._hashes += leaf_hashes([bytes(d) for d in new])
+                self._tree = MerkleTree.from_leaf_hashes(bytes(self._hashes))
+            return self._tree
+
+    def index_of(self, s: Session, digest: bytes) -> int:
+        index = s.scalar(select(LogEntry.index).where(LogEntry.digest == digest))
+        if index is None:
+            raise NotFoundError("manifest digest is not in the ledger log", code="log.not-found")
+        return int(index)
+
+    # --- checkpoints ---------------------------------------------------------------------------
+
+    def add_checkpoint(self, s: Session, size: int, root: bytes, note: str) -> Checkpoint:
+        row = Checkpoint(size=size, root=root, note=note)
+        s.add(row)
+        s.flush()
+        return row
+
+    def latest_checkpoint(self, s: Session) -> Checkpoint | None:
+        return s.scalar(select(Checkpoint).order_by(Checkpoint.size.desc()).limit(1))
+
+    def checkpoints(self, s: Session, limit: int = 100) -> list[Checkpoint]:
+        return list(s.scalars(select(Checkpoint).order_by(Checkpoint.size.desc()).limit(limit)))

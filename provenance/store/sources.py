@@ -1,0 +1,87 @@
+"""Sources (signing addresses) as the service knows them, and stored verification requests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from eth_utils.address import to_checksum_address
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from provenance.errors import ConflictError, NotFoundError
+from provenance.store.models import Source, VerificationRequest
+
+
+def register(s: Session, address: str, name: str, keystore: str | None = None) -> Source:
+    address = to_checksum_address(address)
+    existing = s.scalar(select(Source).where(Source.address == address))
+    if existing is not None:
+        if existing.status == "revoked":
+            raise ConflictError(f"source {address} was revoked; revocation is final", code="source.revoked")
+        return existing
+    row = Source(address=address, name=name, status="active", keystore=keystore, chain_state="pending")
+    s.add(row)
+    s.flush()
+    return row
+
+
+def revoke(s: Session, address: str) -> Source:
+    row = get(s, address)
+    s.execute(
+        update(Source)
+        .where(Source.id == row.id)
+        .values(status="revoked", chain_state="pending", updated_at=datetime.now(UTC))
+    )
+    s.refresh(row)
+    return row
+
+
+def get(s: Session, address: str) -> Source:
+    row = s.scalar(select(Source).where(Source.address == to_checksum_address(address)))
+    if row is None:
+        raise NotFoundError(f"no source {address}", code="source.not-found")
+    return row
+
+
+def find(s: Session, address: str) -> Source | None:
+    return s.scalar(select(Source).where(Source.address == to_checksum_address(address)))
+
+
+def listing(s: Session) -> list[Source]:
+    return list(s.scalars(select(Source).order_by(Source.id)))
+
+
+def pending_chain_updates(s: Session) -> list[Source]:
+    return list(s.scalars(select(Source).where(Source.chain_state == "pending")))
+
+
+def mark_on_chain(s: Session, source_pk: int, state: str) -> None:
+    s.execute(
+        update(Source).where(Source.id == source_pk).values(chain_state=state, updated_at=datetime.now(UTC))
+    )
+
+
+def record_verification(
+    s: Session,
+    bundle_bytes: bytes,
+    verdict: dict[str, object],
+    *,
+    dataset: str | None,
+    version: int | None,
+    client: str | None,
+    offline: bool,
+) -> VerificationRequest:
+    row = VerificationRequest(
+        bundle_sha256=hashlib.sha256(bundle_bytes).digest(),
+        dataset=dataset,
+        version=version,
+        status=str(verdict.get("status", "unusable")),
+        verdict=json.dumps(verdict),
+        client=client,
+        is_offline=offline,
+    )
+    s.add(row)
+    s.flush()
+    return row
