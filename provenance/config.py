@@ -39,6 +39,19 @@ class Settings(BaseSettings):
     anvil_port: int = 8545
     deployments_dir: Path = Path("deployments")
 
+    environment: Literal["development", "production"] = "development"
+    database_url: str | None = None  # default: SQLite under data_dir
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_token: SecretStr | None = None
+    log_origin: str = "provenance.local/ledger"
+    checkpoint_every: int = Field(default=16, ge=1)  # log entries
+    checkpoint_interval: float = Field(default=5.0, gt=0)  # seconds
+    worker_poll: float = Field(default=0.5, gt=0)
+    run_worker: bool = True
+    load_sample: bool = True
+
+    max_upload_bytes: int = 1 << 30
     max_record_bytes: int = 1 << 20
     max_records: int = 50_000_000
     max_bundle_bytes: int = 16 << 20
@@ -47,3 +60,17 @@ class Settings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
+
+    def secret(self, value: SecretStr | None, what: str, dev_default: str) -> str:
+        """A secret's value; outside development a missing or placeholder value is refused."""
+        text = value.get_secret_value() if value is not None else ""
+        if self.environment == "development":
+            return text or dev_default
+        if not text or text in PLACEHOLDERS or text == dev_default:
+            raise ValueError(f"{what} must be set to a real secret in production")
+        return text
+
+
+PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "admin", "development"}
+DEV_KEY_PASSWORD = "development-only-password"  # noqa: S105 - printed as such by `serve`
+DEV_ADMIN_TOKEN = "development-admin-token"  # noqa: S105 - printed as such by `serve`

@@ -1,0 +1,232 @@
+"""Bring the ledger up from settings: database, chain, deployment, keys, sample data, worker.
+
+On a fresh data directory with no configuration this gives a working ledger: SQLite under the
+data directory, a managed anvil node whose state persists there, the registry deployed on first
+start, a development source key and log key in keystores, and the sample dataset loaded. A
+second start reuses all of it, so anchors made before a restart still verify after it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from pydantic import SecretStr
+
+from provenance.anchoring import AnchorWorker, leader
+from provenance.chain.backends import AnvilBackend, AnvilNode, Backend, EmbeddedBackend, RpcBackend
+from provenance.chain.deploy import Deployment, attach, deploy, save_deployment
+from provenance.chain.registry import RegistryClient, Transactor
+from provenance.chain.verifier import ChainVerifier
+from provenance.checkpoint import LogSigner
+from provenance.config import DEV_KEY_PASSWORD, Settings
+from provenance.errors import ChainError
+from provenance.keys import load_log_key, load_source_key, new_log_key, new_source_key
+from provenance.ledger import Ledger
+from provenance.manifest import Domain
+from provenance.records.schema import Schema
+from provenance.store import sources
+from provenance.store.database import Database, sqlite_url
+from provenance.store.models import Deployment as DeploymentRow
+
+log = logging.getLogger("provenance.service")
+
+SAMPLE = Path(__file__).parent / "examples" / "token-ratings.csv"
+SAMPLE_DATASET = "examples/token-ratings"
+SAMPLE_SCHEMA = Schema(
+    ("symbol", "date"),
+    {
+        "price_usd": "number",
+        "trader_grade": "number",
+        "investor_grade": "number",
+        "market_cap_usd": "integer",
+    },
+)
+DEV_SOURCE = "dev-source"
+LOG_KEY = "log"
+
+
+@dataclass
+class Service:
+    settings: Settings
+    db: Database
+    backend: Backend
+    client: RegistryClient
+    account: LocalAccount
+    deployment: Deployment
+    ledger: Ledger
+    worker: AnchorWorker
+    notes: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    @property
+    def verifier(self) -> ChainVerifier:
+        return ChainVerifier(self.backend.w3, confirmations=self.settings.confirmations)
+
+    def start_worker(self) -> None:
+        """Run the anchoring worker in a thread, if this process wins the leader lock."""
+        if self._thread is not None:
+            return
+
+        def run() -> None:
+            while not self._stop.is_set():
+                with leader(self.ledger) as ok:
+                    if ok:
+                        log.info("anchoring worker is the leader")
+                        self.worker.run(self._stop, self.settings.worker_poll)
+                        return
+                self._stop.wait(5.0)  # another process anchors; try again later
+
+        self._thread = threading.Thread(target=run, name="anchoring", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.backend.close()
+        self.db.close()
+
+
+def open_backend(settings: Settings) -> Backend:
+    if settings.rpc_url:
+        return RpcBackend(settings.rpc_url, [_rpc_account(settings)])
+    if settings.chain_backend == "embedded":
+        return EmbeddedBackend()
+    node = AnvilNode(
+        state_file=settings.data_dir / "chain" / "anvil-state.json",
+        port=settings.anvil_port,
+        log_file=settings.data_dir / "chain" / "anvil.log",
+    )
+    return AnvilBackend(node)
+
+
+def _rpc_account(settings: Settings) -> LocalAccount:
+    if settings.chain_key_file is not None:
+        password = settings.secret(settings.key_password, "PROVENANCE_KEY_PASSWORD", DEV_KEY_PASSWORD)
+        account: LocalAccount = Account.from_key(load_source_key(settings.chain_key_file, password))
+        return account
+    if settings.chain_private_key is not None:
+        account = Account.from_key(settings.chain_private_key.get_secret_value())
+        return account
+    raise ChainError(
+        "an RPC chain needs PROVENANCE_CHAIN_KEY_FILE or PROVENANCE_CHAIN_PRIVATE_KEY", code="chain.no-key"
+    )
+
+
+def _deployment(
+    settings: Settings,
+    db: Database,
+    backend: Backend,
+    account: LocalAccount,
+    tx: Transactor,
+    notes: list[str],
+) -> tuple[RegistryClient, Deployment]:
+    chain_id = int(backend.w3.eth.chain_id)
+    with db.session() as s:
+        row = s.get(DeploymentRow, chain_id)
+        recorded = Deployment.from_json(json.loads(row.document)) if row else None
+    if recorded is not None and backend.name != "embedded":
+        return attach(backend.w3, recorded, tx), recorded
+    if backend.name == "rpc":
+        from provenance.chain.deploy import load_deployment
+
+        recorded = load_deployment(settings.deployments_dir, chain_id)
+        client = attach(backend.w3, recorded, tx)
+    else:
+        client, recorded = deploy(backend.w3, account, transactor=tx)
+        path = save_deployment(settings.data_dir / "deployments", recorded)
+        notes.append(
+            f"deployed ProvenanceRegistry at {client.address} (chain {chain_id}); recorded in {path}"
+        )
+    with db.session() as s:
+        s.merge(
+            DeploymentRow(
+                chain_id=chain_id,
+                address=recorded.address,
+                deploy_block=recorded.deploy_block,
+                document=json.dumps(recorded.to_json()),
+            )
+        )
+    return client, recorded
+
+
+def _log_signer(settings: Settings, password: str, notes: list[str]) -> LogSigner:
+    path = settings.keys_dir / f"{LOG_KEY}.pem"
+    if not path.exists():
+        _, key = new_log_key(settings.keys_dir, LOG_KEY, password)
+        signer = LogSigner(settings.log_origin, key)
+        (settings.keys_dir / f"{LOG_KEY}.vkey").write_text(signer.verifier_key() + "\n")
+        notes.append(f"created log key {path} (Ed25519, PKCS#8 encrypted)")
+        return signer
+    return LogSigner(settings.log_origin, load_log_key(path, password))
+
+
+def _dev_source(settings: Settings, ledger: Ledger, password: str, notes: list[str]) -> str:
+    path = settings.keys_dir / f"{DEV_SOURCE}.json"
+    if not path.exists():
+        info = new_source_key(settings.keys_dir, DEV_SOURCE, password)
+        notes.append(f"created development source key {path} ({info.public})")
+    address = ledger.source_address(DEV_SOURCE)
+    with ledger.db.session() as s:
+        sources.register(s, address, "development source", keystore=DEV_SOURCE)
+    return address
+
+
+def open_service(settings: Settings) -> Service:
+    """Open (and on first start, create) everything the ledger needs."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    password = settings.secret(settings.key_password, "PROVENANCE_KEY_PASSWORD", DEV_KEY_PASSWORD)
+    if settings.key_password is None:
+        settings = settings.model_copy(update={"key_password": SecretStr(password)})
+    db = Database(settings.database_url or sqlite_url(settings.data_dir))
+    db.migrate()
+    backend = open_backend(settings)
+    try:
+        account = backend.accounts[0]
+        tx = Transactor(backend.w3)
+        client, deployment = _deployment(settings, db, backend, account, tx, notes)
+        if not client.is_anchorer(account.address):
+            client.set_anchorer(account.address, True, account)
+        signer = _log_signer(settings, password, notes)
+        ledger = Ledger(settings, db, Domain(client.chain_id, client.address), signer)
+        ledger.snapshots.discard_stale()
+        worker = AnchorWorker(
+            ledger,
+            client,
+            account,
+            checkpoint_every=settings.checkpoint_every,
+            checkpoint_interval=settings.checkpoint_interval,
+            confirmations=settings.confirmations,
+            deploy_block=deployment.deploy_block,
+        )
+        service = Service(settings, db, backend, client, account, deployment, ledger, worker, notes)
+        if settings.environment == "development":
+            _dev_source(settings, ledger, password, notes)
+            if settings.load_sample:
+                _load_sample(ledger, notes)
+        return service
+    except BaseException:
+        backend.close()
+        db.close()
+        raise
+
+
+def _load_sample(ledger: Ledger, notes: list[str]) -> None:
+    ledger.create_dataset(SAMPLE_DATASET, SAMPLE_SCHEMA, anchor_mode="checkpoint", signing_key=DEV_SOURCE)
+    with ledger.db.session() as s:
+        ds = ledger.snapshots.require_dataset(s, SAMPLE_DATASET)
+        has = ledger.snapshots.latest_version(s, ds.id) > 0
+    if not has:
+        result = ledger.ingest(SAMPLE_DATASET, SAMPLE, created_at=1764288000)
+        notes.append(
+            f"loaded {SAMPLE.name} as {SAMPLE_DATASET} v{result.snapshot.version} "
+            f"({result.snapshot.size} records, root {result.snapshot.root.hex()})"
+        )
