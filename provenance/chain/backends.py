@@ -92,6 +92,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGTERM anvil when the process that started it dies
+    (even by SIGKILL), so a crashed service does not leave a node holding the port."""
+    import ctypes
+
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def port_is_free(port: int) -> bool:
+    """Nobody listens there (connections in TIME_WAIT from a previous run do not count)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 @dataclass
 class AnvilNode:
     """An anvil process we start, health-check and stop; state persisted to ``state_file``."""
@@ -107,8 +127,16 @@ class AnvilNode:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> str:
+        self._reap_orphan()
         if self.port == 0:
             self.port = free_port()
+        elif not port_is_free(self.port):
+            # Never mistake another node (a leftover, or someone else's) for the one we manage.
+            raise ChainError(
+                f"port {self.port} on 127.0.0.1 is in use; stop what runs there or pick "
+                "another PROVENANCE_ANVIL_PORT",
+                code="chain.port-in-use",
+            )
         args = [
             str(anvil_binary()),
             "--host",
@@ -126,11 +154,17 @@ class AnvilNode:
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
             self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
-                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         finally:
             if self.log_file:
                 log.close()  # type: ignore[union-attr]
+        if self.state_file is not None:
+            self._pidfile().write_text(str(self.process.pid))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -142,6 +176,26 @@ class AnvilNode:
             time.sleep(0.05)
         self.stop()
         raise ChainError(f"anvil did not answer on {self.url} within {timeout} s", code="chain.anvil-failed")
+
+    def _pidfile(self) -> Path:
+        assert self.state_file is not None
+        return self.state_file.with_suffix(".pid")
+
+    def _reap_orphan(self) -> None:
+        """Stop an anvil we started for this state file in a process that died without stopping it."""
+        if self.state_file is None or not self._pidfile().exists():
+            return
+        try:
+            pid = int(self._pidfile().read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (ValueError, OSError):
+            return
+        if cmdline and cmdline[0].endswith(b"anvil") and str(self.state_file).encode() in cmdline:
+            os.kill(pid, signal.SIGTERM)  # anvil dumps its state on SIGTERM
+            for _ in range(100):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.05)
 
     def healthy(self) -> bool:
         try:

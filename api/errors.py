@@ -1,0 +1,89 @@
+"""The one place where the core's error codes become HTTP statuses (RFC 9457 problem details)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from provenance.errors import (
+    ChainError,
+    ConflictError,
+    FormatError,
+    InputError,
+    KeyStoreError,
+    LimitExceeded,
+    NotFoundError,
+    ProvenanceError,
+    RpcUnavailable,
+    StorageError,
+    VerificationError,
+)
+
+log = logging.getLogger("api")
+
+# Most specific first.
+STATUS_BY_CLASS: list[tuple[type[ProvenanceError], int]] = [
+    (LimitExceeded, 413),
+    (InputError, 422),
+    (FormatError, 422),
+    (VerificationError, 422),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (RpcUnavailable, 503),
+    (ChainError, 502),
+    (StorageError, 503),
+    (KeyStoreError, 503),
+]
+STATUS_BY_CODE = {
+    "snapshot.in-progress": 409,
+    "auth.required": 401,
+    "auth.forbidden": 403,
+    "request.too-large": 413,
+}
+
+
+def status_of(error: ProvenanceError) -> int:
+    if error.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[error.code]
+    for cls, status in STATUS_BY_CLASS:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"https://provenance-ledger.invalid/problems/{code}",
+        "title": code,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ProvenanceError)
+    async def _provenance(_: Request, e: ProvenanceError) -> JSONResponse:
+        extra = {k: v for k, v in e.to_dict().items() if k not in ("code", "message")}
+        return problem(status_of(e), e.code, e.message, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, e: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(err.get("loc", ())), "msg": err.get("msg", "")} for err in e.errors()]
+        return problem(422, "request.invalid", "the request does not match the API", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+        return problem(e.status_code, f"http.{e.status_code}", str(e.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, e: Exception) -> JSONResponse:
+        log.exception("unexpected error")  # the trace goes to the log, never to the client
+        return problem(500, "internal", "internal error; the request was not applied")
