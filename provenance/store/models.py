@@ -68,7 +68,8 @@ class Snapshot(Base):
     """One version of a dataset. Visible to readers only in state ``complete``."""
 
     __tablename__ = "snapshots"
-    __table_args__ = (UniqueConstraint("dataset_pk", "version"),)
+    # ids are never reused (SQLite would reuse a discarded build's id): caches key on them
+    __table_args__ = (UniqueConstraint("dataset_pk", "version"), {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_pk: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(BigInteger)

@@ -30,7 +30,7 @@ from provenance.store.database import Database
 from provenance.store.models import Dataset, Record, Snapshot, TreeChunk
 
 CHUNK = 64
-STALE_AFTER = timedelta(minutes=10)
+STALE_AFTER = timedelta(seconds=60)  # building rows heartbeat every batch (< 1 s)
 _BATCH_ROWS = 50_000
 
 

@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("dataset_pk", "version"),
         sa.UniqueConstraint("digest"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "anchors",
