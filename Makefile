@@ -7,7 +7,7 @@ export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
 export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
 export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
-.PHONY: setup run demo test test-fast lint typecheck bench clean
+.PHONY: setup run demo test test-fast lint typecheck bench clean compile gas
 
 setup: $(STAMP) node_modules/.installed
 
@@ -22,14 +22,19 @@ node_modules/.installed: $(wildcard package.json package-lock.json)
 	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
 	mkdir -p node_modules && touch $@
 
+# The ledger on embedded defaults: SQLite and a managed anvil node, state under .data/.
+export PROVENANCE_DATA_DIR ?= $(CURDIR)/.data
 run: setup
-	$(BIN)/python scripts/demo.py
+	$(BIN)/provenance serve
 
-demo: run
+# The offline CLI walk-through (build, sign, prove, verify) on the sample data.
+demo: setup
+	$(BIN)/python scripts/demo.py
 
 test: setup
 	$(BIN)/ruff check provenance api tests scripts
 	$(BIN)/mypy
+	npx --no-install solhint 'contracts/**/*.sol'
 	$(BIN)/pytest -q
 
 test-fast: setup
@@ -37,6 +42,13 @@ test-fast: setup
 
 lint:
 	$(BIN)/ruff check provenance api tests scripts
+	npx --no-install solhint 'contracts/**/*.sol'
+
+compile: node_modules/.installed
+	node scripts/compile.js
+
+gas: setup
+	$(BIN)/python scripts/gas_report.py
 
 typecheck:
 	$(BIN)/mypy

@@ -52,16 +52,31 @@ def bench_tree(n: int, repeat: int) -> list[tuple[str, float, int]]:
     rows: list[tuple[str, float, int]] = []
 
     expected = merkle.MerkleTree.from_leaf_inputs(leaves).root
-    rows.append(("ours, native, 1 thread",
-                 timed(lambda: merkle.MerkleTree.from_leaf_inputs(leaves, threads=1), repeat), hashes))
-    rows.append(("ours, native, 2 threads",
-                 timed(lambda: merkle.MerkleTree.from_leaf_inputs(leaves, threads=2), repeat), hashes))
+    rows.append(
+        (
+            "ours, native, 1 thread",
+            timed(lambda: merkle.MerkleTree.from_leaf_inputs(leaves, threads=1), repeat),
+            hashes,
+        )
+    )
+    rows.append(
+        (
+            "ours, native, 2 threads",
+            timed(lambda: merkle.MerkleTree.from_leaf_inputs(leaves, threads=2), repeat),
+            hashes,
+        )
+    )
     native = merkle._native
     merkle._native = None  # the pure-Python reference path, for comparison only
     try:
         assert merkle.MerkleTree.from_leaf_inputs(leaves).root == expected
-        rows.append(("ours, pure Python (reference)",
-                     timed(lambda: merkle.MerkleTree.from_leaf_inputs(leaves), 1), hashes))
+        rows.append(
+            (
+                "ours, pure Python (reference)",
+                timed(lambda: merkle.MerkleTree.from_leaf_inputs(leaves), 1),
+                hashes,
+            )
+        )
     finally:
         merkle._native = native
 
@@ -96,8 +111,16 @@ def write_csv(path: Path, n: int) -> None:
         w = csv.writer(f)
         w.writerow(["symbol", "date", "price_usd", "volume", "grade", "venue"])
         for i in range(n):
-            w.writerow([f"TKN{i}", f"2026-11-{i % 28 + 1:02d}", f"{rng.random() * 1000:.6f}",
-                        rng.randint(0, 10**9), "ABCD"[i % 4], f"venue-{i % 17}"])
+            w.writerow(
+                [
+                    f"TKN{i}",
+                    f"2026-11-{i % 28 + 1:02d}",
+                    f"{rng.random() * 1000:.6f}",
+                    rng.randint(0, 10**9),
+                    "ABCD"[i % 4],
+                    f"venue-{i % 17}",
+                ]
+            )
 
 
 def bench_ingest(n: int, workdir: Path) -> dict[str, float]:
@@ -107,8 +130,14 @@ def bench_ingest(n: int, workdir: Path) -> dict[str, float]:
     start = time.perf_counter()
     staged = StagedSnapshot(out)
     built = build(data, Schema(("symbol",)), staged.sink)
-    manifest = Manifest(dataset="bench/ingest", version=1, root=built.root, size=built.size,
-                        schema=Schema(("symbol",)), created_at=int(time.time()))
+    manifest = Manifest(
+        dataset="bench/ingest",
+        version=1,
+        root=built.root,
+        size=built.size,
+        schema=Schema(("symbol",)),
+        created_at=int(time.time()),
+    )
     staged.commit(manifest, built.tree)
     seconds = time.perf_counter() - start
     assert built.size == n
@@ -123,7 +152,9 @@ def bench_ingest(n: int, workdir: Path) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--leaves", type=int, default=1_000_000)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
@@ -143,8 +174,10 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n(b) ingest of a {r['records']:,}-record CSV ({r['file_mib']:.0f} MiB) to a provable snapshot")
-    print(f"    {r['seconds']:.2f} s, {r['records_per_s']:,.0f} records/s, peak RSS parent "
-          f"{r['parent_peak_mib']:.0f} MiB, largest worker {r['worker_peak_mib']:.0f} MiB")
+    print(
+        f"    {r['seconds']:.2f} s, {r['records_per_s']:,.0f} records/s, peak RSS parent "
+        f"{r['parent_peak_mib']:.0f} MiB, largest worker {r['worker_peak_mib']:.0f} MiB"
+    )
     return 0
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Temporary correctness check of ProvenanceRegistry on a throwaway anvil node.
+"""Conformance check of ProvenanceRegistry on a throwaway anvil node.
 
     .venv/bin/python scripts/check_contract.py [--hardfork NAME]
 
@@ -11,8 +11,8 @@
   checkpoint views (checkpointRoot by size, latestCheckpoint, checkpointCount), the checkpoint
   count's overflow guard, and the revert reasons (custom errors).
 
-To be converted into pytest tests by the project; it prints one line per failed check and a
-final 'N passed, N failed' line, exiting 1 on any failure.
+Run by the test suite (tests/integration/chain/test_conformance.py); it prints one line per
+failed check and a final 'N passed, N failed' line, exiting 1 on any failure.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from gas_report import (
 )
 
 VECTORS = Path(
-    os.environ.get("RFC9162_VECTORS", Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rfc9162")
+    os.environ.get("RFC9162_VECTORS", Path(__file__).resolve().parents[1] / "tests" / "vectors" / "rfc9162")
 )
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -134,10 +134,10 @@ def check_merkle_exhaustive(c: Checker, reg: Any) -> None:
     """Every inclusion and consistency proof of small trees, plus tampered ones."""
     tree = demo_tree(70)
     for n in (1, 2, 3, 5, 8, 13, 31, 32, 33, 64, 70):
-        root = tree.root(n)
+        root = tree.root_at(n)
         for i in range(n):
             proof = tree.inclusion_proof(i, n)
-            leaf = tree.levels[0][i]
+            leaf = tree.leaf_hash(i)
             c.check(reg.functions.verifyInclusion(root, n, i, leaf, proof).call(), f"inclusion {i}/{n}")
             if proof:
                 bad = list(proof)
@@ -151,14 +151,14 @@ def check_merkle_exhaustive(c: Checker, reg: Any) -> None:
                     f"extended {i}/{n}",
                 )
         c.check(
-            not reg.functions.verifyInclusion(root, n, n, tree.levels[0][0], []).call(), f"index=size {n}"
+            not reg.functions.verifyInclusion(root, n, n, tree.leaf_hash(0), []).call(), f"index=size {n}"
         )
         for m in range(1, n):
             proof = tree.consistency_proof(m, n)
-            ok = reg.functions.verifyConsistency(m, n, tree.root(m), root, proof).call()
+            ok = reg.functions.verifyConsistency(m, n, tree.root_at(m), root, proof).call()
             c.check(ok, f"consistency {m}->{n}")
             c.check(
-                not reg.functions.verifyConsistency(m, n, tree.root(m), root, proof[:-1]).call(),
+                not reg.functions.verifyConsistency(m, n, tree.root_at(m), root, proof[:-1]).call(),
                 f"short {m}->{n}",
             )
             c.check(
@@ -491,12 +491,13 @@ def check_anchor_refusals(
     proof = tree.consistency_proof(prev, n)
     where = f"{prev}->{n}"
     c.check(
-        err(reg.functions.anchorCheckpoint(prev, tree.root(prev), []), sender) == "CheckpointSizeUnchanged",
+        err(reg.functions.anchorCheckpoint(prev, tree.root_at(prev), []), sender)
+        == "CheckpointSizeUnchanged",
         f"equal size refused at {where}",
     )
     if prev > 1:
         c.check(
-            err(reg.functions.anchorCheckpoint(prev - 1, tree.root(prev - 1), []), sender)
+            err(reg.functions.anchorCheckpoint(prev - 1, tree.root_at(prev - 1), []), sender)
             == "CheckpointSizeDecreased",
             f"smaller refused at {where}",
         )
@@ -505,11 +506,12 @@ def check_anchor_refusals(
         f"forged root refused at {where}",
     )
     c.check(
-        err(reg.functions.anchorCheckpoint(n, tree.root(n), proof[:-1]), sender) == "InvalidConsistencyProof",
+        err(reg.functions.anchorCheckpoint(n, tree.root_at(n), proof[:-1]), sender)
+        == "InvalidConsistencyProof",
         f"short proof refused at {where}",
     )
     c.check(
-        err(reg.functions.anchorCheckpoint(n, tree.root(n), [*proof, proof[-1]]), sender)
+        err(reg.functions.anchorCheckpoint(n, tree.root_at(n), [*proof, proof[-1]]), sender)
         == "InvalidConsistencyProof",
         f"long proof refused at {where}",
     )
@@ -517,11 +519,11 @@ def check_anchor_refusals(
         bad = list(proof)
         bad[k] = sha256(bad[k])
         c.check(
-            err(reg.functions.anchorCheckpoint(n, tree.root(n), bad), sender) == "InvalidConsistencyProof",
+            err(reg.functions.anchorCheckpoint(n, tree.root_at(n), bad), sender) == "InvalidConsistencyProof",
             f"tampered proof node {k} refused at {where}",
         )
     c.check(
-        err(reg.functions.anchorCheckpoint(n, tree.root(n), proof), stranger) == "NotAnchorer",
+        err(reg.functions.anchorCheckpoint(n, tree.root_at(n), proof), stranger) == "NotAnchorer",
         f"stranger refused at {where}",
     )
 
@@ -537,25 +539,26 @@ def check_checkpoints(c: Checker, w3: Web3, reg: Any, owner: str, errors: dict[s
         err(reg.functions.checkpointRoot(5), stranger) == "CheckpointNotFound", "checkpointRoot before any"
     )
     c.check(
-        err(reg.functions.anchorCheckpoint(5, tree.root(5), []), owner) == "NotAnchorer",
+        err(reg.functions.anchorCheckpoint(5, tree.root_at(5), []), owner) == "NotAnchorer",
         "owner is not an anchorer",
     )
     c.check(
-        err(reg.functions.anchorCheckpoint(5, tree.root(5), []), ZERO_ADDRESS) == "NotAnchorer",
+        err(reg.functions.anchorCheckpoint(5, tree.root_at(5), []), ZERO_ADDRESS) == "NotAnchorer",
         "empty primary matches no one (eth_call from 0x0)",
     )
     first, second = check_anchorers(c, w3, reg, owner, errors)
     c.check(
-        err(reg.functions.anchorCheckpoint(5, tree.root(5), []), stranger) == "NotAnchorer",
+        err(reg.functions.anchorCheckpoint(5, tree.root_at(5), []), stranger) == "NotAnchorer",
         "non-anchorer refused",
     )
     for who in (first, second):
         c.check(
-            err(reg.functions.anchorCheckpoint(0, tree.root(0), []), who) == "EmptyCheckpoint",
+            err(reg.functions.anchorCheckpoint(0, tree.root_at(0), []), who) == "EmptyCheckpoint",
             f"size 0 refused ({who[:8]})",
         )
         c.check(
-            err(reg.functions.anchorCheckpoint(5, tree.root(5), [tree.root(5)]), who) == "UnexpectedProof",
+            err(reg.functions.anchorCheckpoint(5, tree.root_at(5), [tree.root_at(5)]), who)
+            == "UnexpectedProof",
             f"first with proof refused ({who[:8]})",
         )
         c.check(
@@ -570,20 +573,20 @@ def check_checkpoints(c: Checker, w3: Web3, reg: Any, owner: str, errors: dict[s
         if i > 0:
             check_anchor_refusals(c, reg, tree, sizes[i - 1], n, sender, stranger, errors)
             proof = tree.consistency_proof(sizes[i - 1], n)
-        receipt = send(reg.functions.anchorCheckpoint(n, tree.root(n), proof), sender)
+        receipt = send(reg.functions.anchorCheckpoint(n, tree.root_at(n), proof), sender)
         ev = reg.events.CheckpointAnchored().process_receipt(receipt, errors=DISCARD)[0]["args"]
-        c.check((ev["index"], ev["size"], bytes(ev["root"])) == (i, n, tree.root(n)), f"event {i}")
+        c.check((ev["index"], ev["size"], bytes(ev["root"])) == (i, n, tree.root_at(n)), f"event {i}")
         c.check(reg.functions.checkpointCount().call() == i + 1, f"count {i + 1}")
         idx, size, root = reg.functions.latestCheckpoint().call()
-        c.check((idx, size, bytes(root)) == (i, n, tree.root(n)), f"latest {i}")
+        c.check((idx, size, bytes(root)) == (i, n, tree.root_at(n)), f"latest {i}")
         c.check(primary() == first, f"anchor {i} keeps the primary anchorer")
         for m in sizes[: i + 1]:
             c.check(
-                bytes(reg.functions.checkpointRoot(m).call()) == tree.root(m),
+                bytes(reg.functions.checkpointRoot(m).call()) == tree.root_at(m),
                 f"checkpointRoot({m}) after {i}",
             )
     c.check(
-        err(reg.functions.anchorCheckpoint(5, tree.root(5), []), first) == "CheckpointSizeDecreased",
+        err(reg.functions.anchorCheckpoint(5, tree.root_at(5), []), first) == "CheckpointSizeDecreased",
         "a later checkpoint without proof is not a first one",
     )
     for m in (0, 1, 2, 6, 7, 10, 99, 254, 301, 2**64 - 1):
@@ -607,17 +610,17 @@ def check_checkpoints(c: Checker, w3: Web3, reg: Any, owner: str, errors: dict[s
     n = 302
     proof = tree.consistency_proof(sizes[-1], n)
     c.check(
-        err(reg.functions.anchorCheckpoint(n, tree.root(n), proof), first) == "NotAnchorer",
+        err(reg.functions.anchorCheckpoint(n, tree.root_at(n), proof), first) == "NotAnchorer",
         "disabled primary refused",
     )
     c.check(
-        err(reg.functions.anchorCheckpoint(n, tree.root(n), proof), ZERO_ADDRESS) == "NotAnchorer",
+        err(reg.functions.anchorCheckpoint(n, tree.root_at(n), proof), ZERO_ADDRESS) == "NotAnchorer",
         "empty primary matches no one after disabling",
     )
     c.check(
         err(reg.functions.setAnchorer(first, False), owner) == "AnchorerUnchanged", "disabling twice refused"
     )
-    send(reg.functions.anchorCheckpoint(n, tree.root(n), proof), second)
+    send(reg.functions.anchorCheckpoint(n, tree.root_at(n), proof), second)
     c.check(reg.functions.latestCheckpoint().call()[1] == n, "non-primary anchors with no primary set")
     c.check(primary() == ZERO_ADDRESS, "an anchor by a non-primary sets no primary")
     send(reg.functions.setAnchorer(third, True), owner)
@@ -630,13 +633,13 @@ def check_checkpoints(c: Checker, w3: Web3, reg: Any, owner: str, errors: dict[s
     c.check(primary() == third, "disabling a non-primary keeps the primary")
     c.check(not reg.functions.isAnchorer(second).call(), "disabled non-primary is no anchorer")
     c.check(
-        err(reg.functions.anchorCheckpoint(303, tree.root(303), tree.consistency_proof(n, 303)), second)
+        err(reg.functions.anchorCheckpoint(303, tree.root_at(303), tree.consistency_proof(n, 303)), second)
         == "NotAnchorer",
         "disabled non-primary refused",
     )
     for who, m in ((third, 305), (first, 310)):
-        send(reg.functions.anchorCheckpoint(m, tree.root(m), tree.consistency_proof(n, m)), who)
-        c.check(bytes(reg.functions.checkpointRoot(m).call()) == tree.root(m), f"anchor {m} by {who[:8]}")
+        send(reg.functions.anchorCheckpoint(m, tree.root_at(m), tree.consistency_proof(n, m)), who)
+        c.check(bytes(reg.functions.checkpointRoot(m).call()) == tree.root_at(m), f"anchor {m} by {who[:8]}")
         n = m
     c.check(primary() == third, "primary kept across anchors")
     count = len(sizes) + 3
@@ -652,7 +655,9 @@ def check_checkpoints(c: Checker, w3: Web3, reg: Any, owner: str, errors: dict[s
             RPCEndpoint("anvil_setStorageAt"), [reg.address, hex(slot), "0x" + full.to_bytes(32, "big").hex()]
         )
         c.check(reg.functions.checkpointCount().call() == 2**32 - 1, "count at 2^32 - 1")
-        got = err(reg.functions.anchorCheckpoint(320, tree.root(320), tree.consistency_proof(n, 320)), third)
+        got = err(
+            reg.functions.anchorCheckpoint(320, tree.root_at(320), tree.consistency_proof(n, 320)), third
+        )
         c.check(got is not None and PANIC_OVERFLOW in got, f"count overflow panics: {got}")
         revert_to(w3, snap)
         c.check(reg.functions.checkpointCount().call() == count, "count restored")

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EXE = Path(sys.executable).parent / "provenance"
 SAMPLE = ROOT / "provenance" / "examples" / "token-ratings.csv"
-DEV_PASSWORD = "development-only-password"  # noqa: S105 - documented development default
+DEV_PASSWORD = "development-only-password"
 
 
 def run(*args: str, env: dict[str, str], capture: bool = False) -> str:
@@ -42,9 +42,20 @@ def main() -> int:
     snap = data / "demo" / "token-ratings-v1"
     shutil.rmtree(snap, ignore_errors=True)
     snap.parent.mkdir(parents=True, exist_ok=True)
-    run("snapshot", "build", str(SAMPLE), "--dataset", "tm/ratings/daily", "--key", "symbol,date",
-        "--types", "price_usd=number,trader_grade=number,investor_grade=number,market_cap_usd=integer",
-        "--out", str(snap), env=env)
+    run(
+        "snapshot",
+        "build",
+        str(SAMPLE),
+        "--dataset",
+        "tm/ratings/daily",
+        "--key",
+        "symbol,date",
+        "--types",
+        "price_usd=number,trader_grade=number,investor_grade=number,market_cap_usd=integer",
+        "--out",
+        str(snap),
+        env=env,
+    )
     run("snapshot", "sign", str(snap), "--source-key", str(key), env=env)
     bundle = run("prove", str(snap), "--key", "BTC,2026-11-27", env=env, capture=True)
     path = data / "demo" / "btc-proof.json"

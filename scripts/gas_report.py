@@ -36,89 +36,24 @@ from web3 import Web3
 from web3.types import RPCEndpoint, Wei
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from provenance.merkle import MerkleTree  # noqa: E402
+
 ARTIFACT = ROOT / "provenance" / "chain" / "artifacts" / "ProvenanceRegistry.json"
 ANVIL_CANDIDATES = (
     ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil",
     ROOT / "node_modules" / ".bin" / "anvil",
 )
 
-# --------------------------------------------------------------------------- RFC 9162 reference
-
 
 def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def leaf_hash(leaf_input: bytes) -> bytes:
-    return sha256(b"\x00" + leaf_input)
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return sha256(b"\x01" + left + right)
-
-
-def _split(n: int) -> int:
-    """Largest power of two smaller than n (n >= 2)."""
-    return 1 << ((n - 1).bit_length() - 1)
-
-
-class Tree:
-    """RFC 9162 tree over a fixed leaf list; any prefix of it can be queried.
-
-    Perfect, aligned subtrees are precomputed level by level, so a root or proof of any
-    prefix costs O(log^2 n) hashes.
-    """
-
-    def __init__(self, leaf_hashes: Sequence[bytes]) -> None:
-        self.levels: list[list[bytes]] = [list(leaf_hashes)]
-        while len(self.levels[-1]) > 1:
-            below = self.levels[-1]
-            self.levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
-
-    @classmethod
-    def from_leaf_inputs(cls, inputs: Sequence[bytes]) -> Tree:
-        return cls([leaf_hash(x) for x in inputs])
-
-    def mth(self, lo: int, hi: int) -> bytes:
-        n = hi - lo
-        if n == 0:
-            return sha256(b"")
-        if n & (n - 1) == 0 and lo % n == 0:
-            return self.levels[n.bit_length() - 1][lo // n]
-        k = _split(n) if n > 1 else 1
-        return node_hash(self.mth(lo, lo + k), self.mth(lo + k, hi))
-
-    def root(self, size: int) -> bytes:
-        return self.mth(0, size)
-
-    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        def path(m: int, lo: int, hi: int) -> list[bytes]:
-            n = hi - lo
-            if n == 1:
-                return []
-            k = _split(n)
-            if m < k:
-                return [*path(m, lo, lo + k), self.mth(lo + k, hi)]
-            return [*path(m - k, lo + k, hi), self.mth(lo, lo + k)]
-
-        return path(index, 0, size)
-
-    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
-        def sub(m: int, lo: int, hi: int, b: bool) -> list[bytes]:
-            n = hi - lo
-            if m == n:
-                return [] if b else [self.mth(lo, hi)]
-            k = _split(n)
-            if m <= k:
-                return [*sub(m, lo, lo + k, b), self.mth(lo + k, hi)]
-            return [*sub(m - k, lo + k, hi, False), self.mth(lo, lo + k)]
-
-        return sub(size1, 0, size2, True)
-
-
-def demo_tree(size: int) -> Tree:
+def demo_tree(size: int) -> MerkleTree:
     """A tree over `size` deterministic 32-byte leaf inputs."""
-    return Tree.from_leaf_inputs([sha256(i.to_bytes(8, "big")) for i in range(size)])
+    return MerkleTree.from_leaf_inputs([sha256(i.to_bytes(8, "big")) for i in range(size)])
 
 
 # --------------------------------------------------------------------------- anvil + contract
@@ -324,7 +259,7 @@ def anchor_row(
 
 
 def measure_checkpoints(
-    w3: Web3, reg: Any, anchorer: str, other: str, tree: Tree, rows: list[dict[str, Any]]
+    w3: Web3, reg: Any, anchorer: str, other: str, tree: MerkleTree, rows: list[dict[str, Any]]
 ) -> None:
     """anchorCheckpoint rows; `anchorer` is the primary anchorer, `other` a second anchorer.
 
@@ -333,7 +268,7 @@ def measure_checkpoints(
     """
 
     def anchor(size: int, proof: Sequence[bytes], sender: str) -> Any:
-        return send(reg.functions.anchorCheckpoint(size, tree.root(size), list(proof)), sender)
+        return send(reg.functions.anchorCheckpoint(size, tree.root_at(size), list(proof)), sender)
 
     for n in CHECKPOINT_SIZES:
         for delta in CHECKPOINT_DELTAS:
@@ -422,7 +357,7 @@ def execution_gas(w3: Web3, to: str, data: str) -> int:
     return int(steps[0]["gas"]) - (int(steps[-1]["gas"]) - int(steps[-1]["gasCost"]))
 
 
-def measure_inclusion(w3: Web3, reg: Any, tree: Tree, rows: list[dict[str, Any]]) -> None:
+def measure_inclusion(w3: Web3, reg: Any, tree: MerkleTree, rows: list[dict[str, Any]]) -> None:
     """verifyInclusion of a 20-level proof, as estimate_gas of the eth_call and execution only.
 
     Since Prague (EIP-7623) a transaction pays at least the calldata floor, 21,000 + 10 per token
@@ -437,8 +372,8 @@ def measure_inclusion(w3: Web3, reg: Any, tree: Tree, rows: list[dict[str, Any]]
     index = 123_456
     proof = tree.inclusion_proof(index, n)
     assert len(proof) == 20, len(proof)
-    leaf = tree.levels[0][index]
-    fn = reg.functions.verifyInclusion(tree.root(n), n, index, leaf, proof)
+    leaf = tree.leaf_hash(index)
+    fn = reg.functions.verifyInclusion(tree.root_at(n), n, index, leaf, proof)
     assert fn.call() is True
     gas = int(fn.estimate_gas())
     data = fn._encode_transaction_data()
