@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(default=5.0, gt=0)  # seconds
     worker_poll: float = Field(default=0.5, gt=0)
     run_worker: bool = True
+    stale_build_seconds: float = Field(default=15.0, gt=0)  # a building snapshot without heartbeat
     load_sample: bool = True
 
     max_upload_bytes: int = 1 << 30

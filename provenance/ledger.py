@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ class Ledger:
         self.db = db
         self.domain = domain
         self.log_signer = log_signer
-        self.snapshots = SnapshotStore(db)
+        self.snapshots = SnapshotStore(db, timedelta(seconds=settings.stale_build_seconds))
         self.log = LedgerLog(db)
         self._source_keys: dict[str, bytes] = {}
 

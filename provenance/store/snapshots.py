@@ -30,7 +30,7 @@ from provenance.store.database import Database
 from provenance.store.models import Dataset, Record, Snapshot, TreeChunk
 
 CHUNK = 64
-STALE_AFTER = timedelta(seconds=60)  # building rows heartbeat every batch (< 1 s)
+STALE_AFTER = timedelta(seconds=15)  # building rows heartbeat every batch (well under 1 s apart)
 _BATCH_ROWS = 50_000
 
 
@@ -75,9 +75,12 @@ class RecordWriter:
         rows, self._pending = self._pending, []
         with self.db.session() as s:
             _bulk_insert_records(s, rows)
-            s.execute(
-                update(Snapshot).where(Snapshot.id == self.snapshot_pk).values(created_at=datetime.now(UTC))
-            )  # heartbeat: still building
+            _heartbeat(s, self.snapshot_pk)
+
+
+def _heartbeat(s: Session, snapshot_pk: int) -> None:
+    """A building snapshot's ``created_at`` is its last sign of life (see ``discard_stale``)."""
+    s.execute(update(Snapshot).where(Snapshot.id == snapshot_pk).values(created_at=datetime.now(UTC)))
 
 
 def _bulk_insert_records(s: Session, rows: list[tuple[int, int, bytes, bytes]]) -> None:
@@ -102,8 +105,9 @@ def _bulk_insert_records(s: Session, rows: list[tuple[int, int, bytes, bytes]]) 
 
 
 class SnapshotStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, stale_after: timedelta = STALE_AFTER) -> None:
         self.db = db
+        self.stale_after = stale_after
         self._chunks: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
         self._chunk_lock = threading.Lock()
         self.cache_chunks = 20_000  # ~40 MiB: the upper levels of every hot tree stay in memory
@@ -130,7 +134,7 @@ class SnapshotStore:
             if existing is not None:
                 if existing.state == "complete":
                     raise ConflictError(f"version {version} already exists", code="snapshot.exists")
-                if _aware(existing.created_at) > datetime.now(UTC) - STALE_AFTER:
+                if _aware(existing.created_at) > datetime.now(UTC) - self.stale_after:
                     raise ConflictError(
                         f"version {version} is being ingested right now", code="snapshot.in-progress"
                     )
@@ -151,9 +155,10 @@ class SnapshotStore:
                 {"snapshot_pk": snapshot_pk, "level": level, "chunk": c // step, "hashes": data[c : c + step]}
                 for c in range(0, len(data), step)
             )
-        with self.db.session() as s:
-            for i in range(0, len(rows), _BATCH_ROWS):
+        for i in range(0, len(rows), _BATCH_ROWS):
+            with self.db.session() as s:
                 s.execute(insert(TreeChunk), rows[i : i + _BATCH_ROWS])
+                _heartbeat(s, snapshot_pk)
 
     def complete(
         self,
@@ -186,9 +191,9 @@ class SnapshotStore:
         with self.db.session() as s:
             self._delete(s, [snapshot_pk])
 
-    def discard_stale(self, older_than: timedelta = STALE_AFTER) -> int:
+    def discard_stale(self, older_than: timedelta | None = None) -> int:
         """Remove ``building`` snapshots whose ingest stopped (crash): nobody ever saw them."""
-        cutoff = datetime.now(UTC) - older_than
+        cutoff = datetime.now(UTC) - (self.stale_after if older_than is None else older_than)
         with self.db.session() as s:
             pks = list(
                 s.scalars(
