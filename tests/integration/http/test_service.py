@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,6 @@ from pathlib import Path
 from provenance.merkle import verify_consistency
 from tests.integration.http.conftest import ADMIN, Server, proof_when_anchored
 
-pytest_plugins: list[str] = []
 EXE = Path(sys.executable).parent / "provenance"
 CSV_V1 = "symbol,price\nBTC,97000.5\nETH,3600.25\nSOL,238.75\n"
 CSV_V2 = CSV_V1 + "BNB,655.5\nXRP,1.25\n"
@@ -126,15 +126,13 @@ def test_source_signed_upload(server: Server, tmp_path: Path) -> None:
     """A source signs its manifest itself (the CLI); the server checks data and signature."""
     env = {"PROVENANCE_DATA_DIR": str(tmp_path / "cli"), "PROVENANCE_KEY_PASSWORD": "cli-password-1"}
     deployment = server.get("/v1/deployment").json()
-    run = lambda *a: (
-        subprocess.run(
-            [str(EXE), *a],
-            env={**__import__("os").environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+
+    def run(*args: str) -> str:
+        proc = subprocess.run(
+            [str(EXE), *args], env={**os.environ, **env}, capture_output=True, text=True, check=True
+        )
+        return proc.stdout
+
     address = run("keys", "new", "--name", "src").split()[3]
     assert (
         server.post("/v1/sources", headers=ADMIN, json={"address": address, "name": "src"}).status_code == 201
