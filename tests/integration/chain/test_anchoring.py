@@ -132,3 +132,116 @@ def test_checkpoints_cover_everything_once(service: Service, tmp_path: Path) -> 
         states = set(s.scalars(select(Anchor.state)))
     assert states <= {"mined", "confirmed", "superseded"}
     assert w.stats.errors == 0, w.stats.last_error
+
+
+@pytest.mark.chain
+def test_reorg_dropping_an_anchor_is_detected_and_reanchored_once(tmp_path: Path) -> None:
+    from eth_account import Account
+
+    from provenance.chain.backends import ANVIL_DEV_KEYS, AnvilNode, rpc_web3
+    from provenance.chain.deploy import deploy, save_deployment
+
+    node = AnvilNode(state_file=tmp_path / "anvil.json")
+    node.start()
+    try:
+        _, deployment = deploy(rpc_web3(node.url), Account.from_key(ANVIL_DEV_KEYS[0]))
+        save_deployment(tmp_path / "deployments", deployment)
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            rpc_url=node.url,
+            chain_private_key=ANVIL_DEV_KEYS[0],
+            deployments_dir=tmp_path / "deployments",
+            key_password="test-password-1",
+            load_sample=False,
+            confirmations=2,
+        )
+        svc = open_service(settings)
+        try:
+            svc.ledger.create_dataset(
+                "tm/direct", Schema(("k",)), anchor_mode="direct", signing_key="dev-source"
+            )
+            w = AnchorWorker(
+                svc.ledger, svc.client, svc.account, confirmations=2, deploy_block=svc.deployment.deploy_block
+            )
+            w.sync_sources()
+            ingest(svc, tmp_path, 1)
+            w3 = svc.client.w3
+            fork = w3.provider.make_request("evm_snapshot", [])["result"]
+            w.step()
+            first = direct_row(svc, 1)
+            assert first.state == "mined"  # one confirmation of the two required
+            assert w3.provider.make_request("evm_revert", [fork])["result"] is True
+            w3.provider.make_request("anvil_mine", [2])  # the other branch grows past it
+            w.step()  # notices the anchor is gone: back to queued ...
+            assert w.stats.resubmitted == 1
+            w.step()  # ... and anchors it again
+            w3.provider.make_request("anvil_mine", [1])
+            w.step()
+            again = direct_row(svc, 1)
+            assert again.state == "confirmed"
+            assert again.tx_hash != first.tx_hash or again.block_hash != first.block_hash
+            assert events(svc) == [1]  # once on the canonical chain
+        finally:
+            svc.close()
+    finally:
+        node.stop()
+
+
+@pytest.mark.chain
+@pytest.mark.slow
+def test_hardhat_node_is_a_working_local_chain(tmp_path: Path) -> None:
+    """`npx hardhat node` (Hardhat 2, offline) runs the same registry and our client unchanged."""
+    import os
+    import subprocess
+    import time
+
+    from eth_account import Account
+
+    from provenance.chain.backends import ANVIL_DEV_KEYS, free_port, rpc_web3
+    from provenance.chain.deploy import deploy
+    from provenance.manifest import Domain
+    from tests import factories as f
+
+    root = Path(__file__).resolve().parents[3]
+    port = free_port()
+    cache = tmp_path / "xdg"
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": str(cache / "c"),
+        "XDG_CONFIG_HOME": str(cache / "f"),
+        "XDG_DATA_HOME": str(cache / "d"),
+        "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true",
+    }
+    proc = subprocess.Popen(
+        [
+            str(root / "node_modules" / ".bin" / "hardhat"),
+            "node",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        w3 = rpc_web3(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if w3.eth.chain_id == 31337:
+                    break
+            except Exception:
+                time.sleep(0.2)
+        owner = Account.from_key(ANVIL_DEV_KEYS[0])  # Hardhat's default accounts are the same mnemonic
+        reg, _ = deploy(w3, owner)
+        reg.register_source(Account.from_key(f.SOURCE_KEY).address, owner)
+        snap = f.snapshot(domain=Domain(reg.chain_id, reg.address))
+        result = reg.anchor_snapshot(snap.signed, owner)
+        assert reg.snapshot_of(snap.manifest.dataset_id, 1) is not None
+        assert result.gas_used < 110_000
+    finally:
+        proc.terminate()
+        proc.wait(30)
