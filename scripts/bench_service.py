@@ -87,9 +87,8 @@ def ensure_big_snapshot(data_dir: Path, n: int, port: int) -> None:
         path = Path(tmp) / "big.csv"
         t = time.perf_counter()
         write_csv(path, n)
-        print(
-            f"wrote {n:,}-record CSV ({path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.0f} s"
-        )
+        mib = path.stat().st_size / 2**20
+        print(f"wrote {n:,}-record CSV ({mib:.0f} MiB) in {time.perf_counter() - t:.0f} s")
         proc = start(data_dir, port)
         try:
             url = f"http://127.0.0.1:{port}"
