@@ -106,11 +106,20 @@ def load_artifact() -> dict[str, Any]:
     return artifact
 
 
-def deploy(w3: Web3, owner: str) -> Any:
+def deploy(w3: Web3, owner: str, rows: list[dict[str, Any]] | None = None) -> Any:
     art = load_artifact()
     factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
     tx = factory.constructor(owner).transact({"from": owner})
     receipt = w3.eth.wait_for_transaction_receipt(tx)
+    if rows is not None:
+        size = len(bytes.fromhex(art["deployedBytecode"].removeprefix("0x")))
+        rows.append(
+            {
+                "op": f"deploy ProvenanceRegistry ({size:,} bytes of code)",
+                "gas": receipt["gasUsed"],
+                "bar": None,
+            }
+        )
     return w3.eth.contract(address=receipt["contractAddress"], abi=art["abi"])
 
 
@@ -428,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     with anvil(args.hardfork) as w3:
         owner, anchorer, other = accounts(w3)[:3]
-        reg = deploy(w3, owner)
+        reg = deploy(w3, owner, rows)
         send(reg.functions.setAnchorer(anchorer, True), owner)  # the first anchorer is the primary
         send(reg.functions.setAnchorer(other, True), owner)
         assert reg.functions.primaryAnchorer().call() == anchorer
