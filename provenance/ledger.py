@@ -174,7 +174,7 @@ class Ledger:
                 workers=self.settings.ingest_workers,
                 source_name=path.name,
             )
-            writer.flush()
+            writer.finish()
             levels = getattr(built.tree.source, "levels", [])
             self.snapshots.write_tree(pk, levels)
             signed = signed_in or self._server_sign(

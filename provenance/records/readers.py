@@ -10,6 +10,7 @@ inputs and runs in worker processes.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from provenance.records.canonical import (
 )
 from provenance.records.schema import CellError, Schema, check_value, convert_cell
 
+_sha256 = hashlib.sha256
 FORMATS = ("csv", "jsonl", "parquet")
 CHUNK_BYTES = 1 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -58,6 +60,7 @@ class Context:
     header: tuple[str, ...] = ()
     salt_secret: bytes | None = None
     max_record_bytes: int = 1 << 20
+    track_lines: bool = False  # return each record's line (only the duplicate-key report needs it)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class ChunkResult:
     keys: bytes  # key texts, each followed by b"\n"
     hashes: bytes  # concatenated leaf hashes
     lines: tuple[int, ...]  # line (or row) of each record, for error messages
+    key_hashes: bytes = b""  # first 8 bytes of SHA-256 of each key text (the store's key index)
 
 
 def open_chunks(path: Path, fmt: str, schema: Schema) -> tuple[tuple[str, ...], Iterator[Chunk]]:
@@ -281,7 +285,8 @@ def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
         entries=b"".join(e + b"\n" for e in entries),
         keys=b"".join(k + b"\n" for k in keys),
         hashes=leaf_hashes(entries),
-        lines=tuple(lines),
+        lines=tuple(lines) if ctx.track_lines else (),
+        key_hashes=b"".join([_sha256(k).digest()[:8] for k in keys]),
     )
 
 

@@ -11,6 +11,7 @@ row per level (≈ 2 KiB each) in a single query, whatever the snapshot's size.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import threading
 from collections import OrderedDict
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from provenance.errors import ConflictError, NotFoundError
@@ -27,16 +28,19 @@ from provenance.merkle import HASH_LEN, MerkleTree
 from provenance.records.readers import ChunkResult
 from provenance.snapshotdir import level_sizes
 from provenance.store.database import Database
-from provenance.store.models import Dataset, Record, Snapshot, TreeChunk
+from provenance.store.models import Dataset, KeyIndexChunk, RecordBlock, Snapshot, TreeChunk
 
 CHUNK = 64
+BLOCK = 256  # records per record_blocks row
+KEY_CHUNK = 1024  # (hash, leaf index) pairs per key-index row: 16 KiB
 STALE_AFTER = timedelta(seconds=15)  # building rows heartbeat every batch (well under 1 s apart)
 _BATCH_ROWS = 50_000
 
 
 def key_hash(key_text: bytes) -> int:
-    """A signed 64-bit lookup hash of a record key (the row also keeps the full key)."""
-    return int.from_bytes(hashlib.sha256(key_text).digest()[:8], "big", signed=True)
+    """The signed 64-bit lookup hash of a record key: the first 8 bytes of its SHA-256, read as a
+    little-endian int64 (as the readers compute them, ``ChunkResult.key_hashes``)."""
+    return int.from_bytes(hashlib.sha256(key_text).digest()[:8], "little", signed=True)
 
 
 @dataclass(frozen=True)
@@ -54,54 +58,99 @@ class SnapshotInfo:
 
 
 class RecordWriter:
-    """An :class:`~provenance.snapshot.EntrySink` writing records of a building snapshot in batches."""
+    """An :class:`~provenance.snapshot.EntrySink` writing a building snapshot's records in blocks.
+
+    Records go in leaf order, ``BLOCK`` per row; the key index is built once at the end, by
+    :meth:`finish`, from the key hashes the readers computed.
+    """
 
     def __init__(self, db: Database, snapshot_pk: int) -> None:
         self.db = db
         self.snapshot_pk = snapshot_pk
-        self._pending: list[tuple[int, int, bytes, bytes]] = []
+        self._entries: list[bytes] = []
+        self._keys: list[bytes] = []
+        self._next_block = 0
+        self._rows: list[tuple[object, ...]] = []
+        self._hashes: list[bytes] = []
 
     def add(self, first_index: int, result: ChunkResult) -> None:
-        entries = result.entries.split(b"\n")
-        keys = result.keys.split(b"\n")
-        pk = self.snapshot_pk
-        self._pending.extend((pk, first_index + i, keys[i], entries[i]) for i in range(result.count))
-        if len(self._pending) >= _BATCH_ROWS:
-            self.flush()
+        self._entries += result.entries.split(b"\n")[: result.count]
+        self._keys += result.keys.split(b"\n")[: result.count]
+        self._hashes.append(result.key_hashes)
+        while len(self._entries) >= BLOCK:
+            self._cut(BLOCK)
+        if len(self._rows) * BLOCK >= _BATCH_ROWS:
+            self._write()
 
-    def flush(self) -> None:
-        if not self._pending:
+    def _cut(self, n: int) -> None:
+        entries, keys = b"\n".join(self._entries[:n]), b"\n".join(self._keys[:n])
+        self._rows.append((self.snapshot_pk, self._next_block, entries, keys))
+        del self._entries[:n], self._keys[:n]
+        self._next_block += 1
+
+    def _write(self) -> None:
+        if not self._rows:
             return
-        rows, self._pending = self._pending, []
+        rows, self._rows = self._rows, []
         with self.db.session() as s:
-            _bulk_insert_records(s, rows)
+            _insert_rows(s, "record_blocks", ("snapshot_pk", "block", "entries", "keys"), rows)
             _heartbeat(s, self.snapshot_pk)
+
+    def finish(self) -> None:
+        """Write what is left and the sorted key index."""
+        if self._entries:
+            self._cut(len(self._entries))
+        self._write()
+        write_key_index(self.db, self.snapshot_pk, b"".join(self._hashes))
+        self._hashes = []
+
+
+def write_key_index(db: Database, snapshot_pk: int, hashes: bytes) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(hashes) // 8
+    if n == 0:
+        return
+    values = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(hashes)])
+    order = pc.sort_indices(values)  # positions in leaf order = the leaf indexes
+    hash_bytes = values.take(order).buffers()[1].to_pybytes()[: n * 8]
+    index_bytes = order.cast(pa.int64()).buffers()[1].to_pybytes()[: n * 8]
+    sorted_hashes = memoryview(hash_bytes).cast("q")
+    rows: list[tuple[object, ...]] = []
+    start = 0
+    while start < n:
+        stop = min(start + KEY_CHUNK, n)
+        while stop < n and sorted_hashes[stop] == sorted_hashes[stop - 1]:
+            stop += 1  # equal hashes never straddle two rows
+        pairs = hash_bytes[start * 8 : stop * 8] + index_bytes[start * 8 : stop * 8]
+        rows.append((snapshot_pk, len(rows), sorted_hashes[start], pairs))
+        start = stop
+    for i in range(0, len(rows), 1000):
+        with db.session() as s:
+            _insert_rows(s, "key_index", ("snapshot_pk", "chunk", "first_hash", "pairs"), rows[i : i + 1000])
+            _heartbeat(s, snapshot_pk)
+
+
+def _insert_rows(
+    s: Session, table: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]]
+) -> None:
+    """Bulk insert through the driver: SQLAlchemy's per-row bookkeeping cost more than SQLite did."""
+    conn = s.connection()
+    raw: Any = conn.connection.driver_connection
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    placeholders = ", ".join([mark] * len(columns))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608 - fixed names
+    if conn.dialect.name == "sqlite":
+        raw.executemany(sql, rows)
+    else:
+        with raw.cursor() as cur:
+            cur.executemany(sql, rows)
 
 
 def _heartbeat(s: Session, snapshot_pk: int) -> None:
     """A building snapshot's ``created_at`` is its last sign of life (see ``discard_stale``)."""
     s.execute(update(Snapshot).where(Snapshot.id == snapshot_pk).values(created_at=datetime.now(UTC)))
-
-
-def _bulk_insert_records(s: Session, rows: list[tuple[int, int, bytes, bytes]]) -> None:
-    conn = s.connection()
-    if conn.dialect.name == "postgresql":
-        raw: Any = conn.connection.driver_connection
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                "COPY records (snapshot_pk, leaf_index, key_hash, key_text, entry) FROM STDIN (FORMAT BINARY)"
-            ) as copy,
-        ):
-            copy.set_types(["int4", "int8", "int8", "bytea", "bytea"])
-            for pk, index, key, entry in rows:
-                copy.write_row((pk, index, key_hash(key), key, entry))
-        return
-    raw = conn.connection.driver_connection
-    raw.executemany(
-        "INSERT INTO records (snapshot_pk, leaf_index, key_hash, key_text, entry) VALUES (?, ?, ?, ?, ?)",
-        [(pk, index, key_hash(key), key, entry) for pk, index, key, entry in rows],
-    )
 
 
 class SnapshotStore:
@@ -148,16 +197,21 @@ class SnapshotStore:
             return row.id
 
     def write_tree(self, snapshot_pk: int, levels: Sequence[bytes]) -> None:
-        rows: list[dict[str, object]] = []
-        for level, data in enumerate(levels):
-            step = CHUNK * HASH_LEN
-            rows.extend(
-                {"snapshot_pk": snapshot_pk, "level": level, "chunk": c // step, "hashes": data[c : c + step]}
-                for c in range(0, len(data), step)
-            )
+        """Store levels 1 and up. Level 0 is not stored: a leaf hash is SHA-256(0x00 || entry) of
+        a record kept in ``record_blocks`` anyway (and a leaf's sibling is in the same block),
+        which halves what an ingest writes."""
+        step = CHUNK * HASH_LEN
+        rows = [
+            (snapshot_pk, level, c // step, data[c : c + step])
+            for level, data in enumerate(levels)
+            if level > 0
+            for c in range(0, len(data), step)
+        ]
         for i in range(0, len(rows), _BATCH_ROWS):
             with self.db.session() as s:
-                s.execute(insert(TreeChunk), rows[i : i + _BATCH_ROWS])
+                _insert_rows(
+                    s, "tree_chunks", ("snapshot_pk", "level", "chunk", "hashes"), rows[i : i + _BATCH_ROWS]
+                )
                 _heartbeat(s, snapshot_pk)
 
     def complete(
@@ -208,7 +262,8 @@ class SnapshotStore:
             return
         # explicit, not ON DELETE CASCADE: SQLite only cascades with foreign_keys on, and a
         # 10 M-row cascade is better done table by table
-        s.execute(delete(Record).where(Record.snapshot_pk.in_(pks)))
+        s.execute(delete(RecordBlock).where(RecordBlock.snapshot_pk.in_(pks)))
+        s.execute(delete(KeyIndexChunk).where(KeyIndexChunk.snapshot_pk.in_(pks)))
         s.execute(delete(TreeChunk).where(TreeChunk.snapshot_pk.in_(pks)))
         s.execute(delete(Snapshot).where(Snapshot.id.in_(pks), Snapshot.state == "building"))
 
@@ -243,24 +298,48 @@ class SnapshotStore:
         return int(v or 0)
 
     def find_record(self, s: Session, snapshot_pk: int, key: bytes) -> tuple[int, bytes]:
-        rows = s.execute(
-            select(Record.leaf_index, Record.key_text, Record.entry).where(
-                Record.snapshot_pk == snapshot_pk, Record.key_hash == key_hash(key)
-            )
-        ).all()
-        for index, text, entry in rows:
-            if bytes(text) == key:
-                return int(index), bytes(entry)
+        h = key_hash(key)
+        pairs = s.scalar(
+            select(KeyIndexChunk.pairs)
+            .where(KeyIndexChunk.snapshot_pk == snapshot_pk, KeyIndexChunk.first_hash <= h)
+            .order_by(KeyIndexChunk.first_hash.desc())
+            .limit(1)
+        )
+        if pairs is not None:
+            n = len(pairs) // 16
+            view = memoryview(bytes(pairs))
+            hashes, indexes = view[: n * 8].cast("q"), view[n * 8 :].cast("q")
+            i = bisect.bisect_left(hashes, h)
+            while i < n and hashes[i] == h:
+                index = int(indexes[i])
+                entries, keys = self._block(s, snapshot_pk, index // BLOCK)
+                if keys[index % BLOCK] == key:
+                    return index, entries[index % BLOCK]
+                i += 1
         raise NotFoundError(f"no record with key {key.decode()}", code="record.not-found")
+
+    def _block(self, s: Session, snapshot_pk: int, block: int) -> tuple[list[bytes], list[bytes]]:
+        row = s.execute(
+            select(RecordBlock.entries, RecordBlock.keys).where(
+                RecordBlock.snapshot_pk == snapshot_pk, RecordBlock.block == block
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(
+                f"record block {block} of snapshot {snapshot_pk} is missing", code="storage.records-damaged"
+            )
+        return bytes(row[0]).split(b"\n"), bytes(row[1]).split(b"\n")
 
     def entries(self, s: Session, snapshot_pk: int) -> list[bytes]:
         """All leaf inputs in order (consistency checks, exports)."""
-        return [
-            bytes(e)
-            for e in s.scalars(
-                select(Record.entry).where(Record.snapshot_pk == snapshot_pk).order_by(Record.leaf_index)
-            )
-        ]
+        out: list[bytes] = []
+        for (blob,) in s.execute(
+            select(RecordBlock.entries)
+            .where(RecordBlock.snapshot_pk == snapshot_pk)
+            .order_by(RecordBlock.block)
+        ):
+            out += bytes(blob).split(b"\n")
+        return out
 
     def tree(self, snapshot_pk: int, size: int) -> MerkleTree:
         return MerkleTree(_StoredTree(self, snapshot_pk, size))
@@ -294,7 +373,8 @@ class SnapshotStore:
 
 
 class _StoredTree:
-    """A :class:`~provenance.merkle.NodeSource` over ``tree_chunks`` rows."""
+    """A :class:`~provenance.merkle.NodeSource` over ``tree_chunks`` rows (levels >= 1) and the
+    record blocks (level 0: leaf hashes recomputed from the stored entries)."""
 
     def __init__(self, store: SnapshotStore, snapshot_pk: int, size: int) -> None:
         self.store, self.snapshot_pk, self._size = store, snapshot_pk, size
@@ -304,10 +384,26 @@ class _StoredTree:
     def size(self) -> int:
         return self._size
 
+    def _leaf_hashes(self, indexes: set[int]) -> dict[int, bytes]:
+        out: dict[int, bytes] = {}
+        if not indexes:
+            return out
+        with self.store.db.session() as s:
+            for block in sorted({i // BLOCK for i in indexes}):
+                entries, _ = self.store._block(s, self.snapshot_pk, block)
+                for i in indexes:
+                    if i // BLOCK == block:
+                        out[i] = _leaf_hash(entries[i % BLOCK])
+        return out
+
     def nodes(self, coords: Sequence[tuple[int, int]]) -> list[bytes]:
-        chunks = self.store._load_chunks(self.snapshot_pk, {(k, i // CHUNK) for k, i in coords})
+        chunks = self.store._load_chunks(self.snapshot_pk, {(k, i // CHUNK) for k, i in coords if k > 0})
+        leaves = self._leaf_hashes({i for k, i in coords if k == 0})
         out = []
         for k, i in coords:
+            if k == 0:
+                out.append(leaves[i])
+                continue
             data = chunks.get((k, i // CHUNK))
             offset = (i % CHUNK) * HASH_LEN
             if data is None or len(data) < offset + HASH_LEN:
@@ -317,6 +413,10 @@ class _StoredTree:
                 )
             out.append(data[offset : offset + HASH_LEN])
         return out
+
+
+def _leaf_hash(entry: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + entry).digest()
 
 
 def _aware(value: datetime) -> datetime:

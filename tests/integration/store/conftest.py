@@ -30,7 +30,7 @@ def _truncate(database: Database) -> None:
     with database.engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE verification_requests, anchors, log_entries, tree_chunks, records, "
-                "checkpoints, snapshots, datasets, sources, deployments RESTART IDENTITY CASCADE"
+                "TRUNCATE verification_requests, anchors, log_entries, tree_chunks, record_blocks, "
+                "key_index, checkpoints, snapshots, datasets, sources, deployments RESTART IDENTITY CASCADE"
             )
         )

@@ -18,7 +18,7 @@ from provenance.records.readers import ChunkResult
 from provenance.store import outbox, sources
 from provenance.store.database import Database
 from provenance.store.ledgerlog import LedgerLog
-from provenance.store.models import Base, Dataset, Record, Snapshot
+from provenance.store.models import Base, Dataset, KeyIndexChunk, RecordBlock, Snapshot
 from provenance.store.snapshots import CHUNK, RecordWriter, SnapshotStore
 
 
@@ -54,6 +54,7 @@ def chunk(entries: list[bytes], keys: list[bytes]) -> ChunkResult:
         b"".join(k + b"\n" for k in keys),
         leaf_hashes(entries),
         tuple(range(len(entries))),
+        b"".join(hashlib.sha256(k).digest()[:8] for k in keys),
     )
 
 
@@ -66,7 +67,7 @@ def build_snapshot(
     writer = RecordWriter(db, pk)
     for start in range(0, n, 97):
         writer.add(start, chunk(entries[start : start + 97], keys[start : start + 97]))
-    writer.flush()
+    writer.finish()
     tree = MerkleTree.from_leaf_inputs(entries)
     store.write_tree(pk, getattr(tree.source, "levels", []))
     return pk, tree
@@ -116,7 +117,8 @@ def test_failed_and_stale_builds_leave_nothing(db: Database) -> None:
     pk2, _ = build_snapshot(db, store, ds, 1, 150)  # the version is free again
     assert store.discard_stale(older_than=timedelta(0)) == 1
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Record)) == 0
+        assert s.scalar(select(func.count()).select_from(RecordBlock)) == 0
+        assert s.scalar(select(func.count()).select_from(KeyIndexChunk)) == 0
         assert s.scalar(select(func.count()).select_from(Snapshot)) == 0
     # a complete snapshot is never discarded
     pk3, tree = build_snapshot(db, store, ds, 1, 10)
