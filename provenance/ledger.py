@@ -71,6 +71,11 @@ class Ledger:
         self.snapshots = SnapshotStore(db, timedelta(seconds=settings.stale_build_seconds))
         self.log = LedgerLog(db)
         self._source_keys: dict[str, bytes] = {}
+        self._snapshots_cache: dict[tuple[str, int], tuple[SnapshotInfo, str]] = {}
+        self._manifests: dict[int, dict[str, Any]] = {}
+        self._anchors_cache: dict[
+            int, tuple[dict[str, Any] | None, bundle.Anchor | None, dict[str, Any]]
+        ] = {}
 
     # --- datasets --------------------------------------------------------------------------
 
@@ -332,15 +337,10 @@ class Ledger:
     def proof(self, name: str, version: int, key_values: list[Any]) -> dict[str, Any]:
         """``{"anchor": {state...}, "bundle": provenance-proof/v1}`` for one record."""
         key = key_text(key_values)
-        with self.db.session() as s:
-            info = self.snapshots.get(s, name, version)
-            index, entry = self.snapshots.find_record(s, info.pk, key)
-            ds = self.snapshots.require_dataset(s, name)
-            anchor_row = outbox.for_snapshot(s, info.pk) if ds.anchor_mode == "direct" else None
+        info, mode = self._snapshot_for_proofs(name, version)
+        index, entry = self.snapshots.find_record(info.pk, key)
         path = self.snapshots.tree(info.pk, info.size).inclusion_proof(index)
-        log, anchor, state = (
-            self._direct_anchor(anchor_row) if ds.anchor_mode == "direct" else self._checkpoint_anchor(info)
-        )
+        log, anchor, state = self._anchor_material(info, mode)
         doc = bundle.build(
             dataset=name,
             version=version,
@@ -349,11 +349,49 @@ class Ledger:
             leaf_index=index,
             tree_size=info.size,
             path=path,
-            signed_manifest=json.loads(info.signed_manifest),
+            signed_manifest=self._manifest_json(info),
             log=log,
             anchor=anchor,
         )
         return {"anchor": state, "bundle": doc}
+
+    def _snapshot_for_proofs(self, name: str, version: int) -> tuple[SnapshotInfo, str]:
+        """A complete snapshot never changes, so it is read from the database once."""
+        cached = self._snapshots_cache.get((name, version))
+        if cached is None:
+            with self.db.session() as s:
+                info = self.snapshots.get(s, name, version)
+                mode = self.snapshots.require_dataset(s, name).anchor_mode
+            cached = (info, mode)
+            if len(self._snapshots_cache) > 4096:
+                self._snapshots_cache.clear()
+            self._snapshots_cache[(name, version)] = cached
+        return cached
+
+    def _manifest_json(self, info: SnapshotInfo) -> dict[str, Any]:
+        doc = self._manifests.get(info.pk)
+        if doc is None:
+            doc = self._manifests[info.pk] = json.loads(info.signed_manifest)
+        copy: dict[str, Any] = json.loads(json.dumps(doc))  # callers may change what they get
+        return copy
+
+    def _anchor_material(
+        self, info: SnapshotInfo, mode: str
+    ) -> tuple[dict[str, Any] | None, bundle.Anchor | None, dict[str, Any]]:
+        """The log proof and anchor of a snapshot; cached once confirmed (then it is final: a later
+        reorg is caught by the verifier, which reads the chain itself)."""
+        cached = self._anchors_cache.get(info.pk)
+        if cached is not None:
+            return cached
+        material: tuple[dict[str, Any] | None, bundle.Anchor | None, dict[str, Any]]
+        if mode == "direct":
+            with self.db.session() as s:
+                material = self._direct_anchor(outbox.for_snapshot(s, info.pk))
+        else:
+            material = self._checkpoint_anchor(info)
+        if material[2]["state"] == "confirmed":
+            self._anchors_cache[info.pk] = material
+        return material
 
     def _direct_anchor(self, row: AnchorRow | None) -> tuple[None, bundle.Anchor | None, dict[str, Any]]:
         if row is None or row.state not in ("mined", "confirmed") or row.tx_hash is None:
@@ -364,19 +402,24 @@ class Ledger:
         self, info: SnapshotInfo
     ) -> tuple[dict[str, Any] | None, bundle.Anchor | None, dict[str, Any]]:
         assert info.log_index is not None
+        covering = (
+            select(CheckpointRow, AnchorRow)
+            .outerjoin(AnchorRow, AnchorRow.checkpoint_pk == CheckpointRow.id)
+            .where(CheckpointRow.size > info.log_index)
+        )
         with self.db.session() as s:
-            rows = s.execute(
-                select(CheckpointRow, AnchorRow)
-                .outerjoin(AnchorRow, AnchorRow.checkpoint_pk == CheckpointRow.id)
-                .where(CheckpointRow.size > info.log_index)
+            # the first anchored checkpoint that covers the entry; else the newest covering one
+            chosen = s.execute(
+                covering.where(AnchorRow.state.in_(("mined", "confirmed")))
                 .order_by(CheckpointRow.size)
-            ).all()
-        anchored = [(c, a) for c, a in rows if a is not None and a.state in ("mined", "confirmed")]
-        chosen = anchored[0] if anchored else (rows[-1] if rows else None)
+                .limit(1)
+            ).first()
+            if chosen is None:
+                chosen = s.execute(covering.order_by(CheckpointRow.size.desc()).limit(1)).first()
         if chosen is None:
             return None, None, {"state": "pending", "mode": "checkpoint", "detail": "not yet in a checkpoint"}
         cp, row = chosen
-        tree = self.log.tree()
+        tree = self.log.tree(at_least=cp.size)
         log = {
             "index": info.log_index,
             "treeSize": cp.size,

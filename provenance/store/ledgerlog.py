@@ -39,10 +39,13 @@ class LedgerLog:
     def size(self, s: Session) -> int:
         return int(s.scalar(select(func.count()).select_from(LogEntry)) or 0)
 
-    def tree(self) -> MerkleTree:
-        """The log's tree over every committed entry (extended incrementally)."""
+    def tree(self, at_least: int | None = None) -> MerkleTree:
+        """The log's tree over every committed entry (extended incrementally). With ``at_least``,
+        a cached tree of that many entries or more is returned without asking the database."""
         with self._lock:
             known = len(self._hashes) // 32
+            if at_least is not None and self._tree is not None and known >= at_least:
+                return self._tree
             with self.db.session() as s:
                 new = list(
                     s.scalars(select(LogEntry.digest).where(LogEntry.index >= known).order_by(LogEntry.index))

@@ -101,9 +101,9 @@ def test_snapshot_is_invisible_until_complete(db: Database) -> None:
     with db.session() as s:
         info = store.get(s, "tm/test", 1)
         assert (info.size, info.root, info.log_index) == (300, tree.root, 0)
-        assert store.find_record(s, pk, b'["k17"]') == (17, b'{"record": {"i": 17}}')
+        assert store.find_record(pk, b'["k17"]') == (17, b'{"record": {"i": 17}}')
         with pytest.raises(NotFoundError):
-            store.find_record(s, pk, b'["nope"]')
+            store.find_record(pk, b'["nope"]')
     with pytest.raises(ConflictError) as err:
         store.begin(ds, 1)
     assert err.value.code == "snapshot.exists"
