@@ -9,22 +9,23 @@ import json
 import secrets
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.metrics import Metrics
 from provenance.config import DEV_ADMIN_TOKEN
 from provenance.errors import FormatError, InputError, LimitExceeded, NotFoundError, ProvenanceError
-from provenance.records.schema import Schema, parse_key
+from provenance.records.schema import Schema
 from provenance.service import Service
 from provenance.store import outbox, sources
 from provenance.store.models import Anchor, LogEntry
@@ -56,20 +57,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.metrics = metrics
     errors.install(app)
 
-    @app.middleware("http")
-    async def limits_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_upload_bytes):
-            return errors.problem(413, "request.too-large", f"body over {settings.max_upload_bytes} bytes")
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        metrics.requests.labels(name, str(response.status_code)).inc()
-        metrics.latency.labels(name).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(LimitsAndMetrics, max_body=settings.max_upload_bytes, metrics=metrics)
 
     def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
         if authorization is None or not authorization.startswith("Bearer "):
@@ -128,12 +116,12 @@ def create_app(service: Service) -> FastAPI:
         )
 
     @app.get("/v1/datasets/{name:path}/versions/{version}/proof")
-    def proof(name: str, version: int, key: Annotated[str, Query(max_length=4096)]) -> JSONResponse:
-        ds = ledger.dataset(name)
-        values = parse_key(key, Schema.from_json(json.loads(ds.schema_json)))
-        body = ledger.proof(name, version, values)
+    async def proof(name: str, version: int, key: Annotated[str, Query(max_length=4096)]) -> JSONResponse:
+        # Run on the event loop: a proof is ~1 ms of local reads (caches, SQLite point lookups),
+        # less than the thread-pool handoff FastAPI would add for a sync endpoint.
+        body = ledger.proof(name, version, ledger.parse_key(name, key))
         metrics.proofs.inc()
-        return JSONResponse(body)
+        return ORJSONResponse(body)
 
     @app.get("/v1/datasets/{name:path}/versions/{version}")
     def get_version(name: str, version: int) -> dict[str, Any]:
@@ -308,6 +296,48 @@ def create_app(service: Service) -> FastAPI:
         return service.deployment.to_json()
 
     return app
+
+
+class ORJSONResponse(JSONResponse):
+    """JSON rendered by orjson (proof bundles are the hot path; the stdlib encoder is 5x slower)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class LimitsAndMetrics:
+    """Refuses oversized bodies by Content-Length and records per-route metrics.
+
+    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` (``@app.middleware``) costs
+    ~1 ms per request, a third of a proof's whole budget."""
+
+    def __init__(self, app: ASGIApp, max_body: int, metrics: Metrics) -> None:
+        self.app, self.max_body, self.metrics = app, max_body, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_body):
+                response = errors.problem(413, "request.too-large", f"body over {self.max_body} bytes")
+                await response(scope, receive, send)
+                return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - start)
 
 
 def _dataset_json(d: Any) -> dict[str, Any]:

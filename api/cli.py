@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +17,7 @@ import uvicorn
 
 from provenance.cli import app
 from provenance.cli.common import errors_to_exit, settings
+from provenance.errors import ProvenanceError
 
 
 @app.command("serve")
@@ -20,49 +26,115 @@ def serve(
         str | None, typer.Option(help="Bind address (default PROVENANCE_HOST, 127.0.0.1)")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PROVENANCE_PORT, 8000)")] = None,
+    workers: Annotated[
+        int, typer.Option(help="API processes sharing the port (anvil or RPC chains; one anchors)")
+    ] = 1,
+    extra: Annotated[
+        bool, typer.Option(hidden=True, help="An extra API process of a multi-process serve")
+    ] = False,
 ) -> None:
     """Run the ledger: HTTP API, anchoring worker, and (by default) a managed anvil node."""
     from api.app import create_app
-    from provenance.config import DEV_ADMIN_TOKEN, DEV_KEY_PASSWORD
-    from provenance.service import SAMPLE_DATASET, open_service
+    from provenance.service import open_service
 
     with errors_to_exit():
         cfg = settings()
         cfg = cfg.model_copy(update={"host": host or cfg.host, "port": port or cfg.port})
+        if workers > 1 and not cfg.rpc_url and cfg.chain_backend == "embedded":
+            raise ProvenanceError(
+                "several workers need a shared chain: use anvil or PROVENANCE_RPC_URL", code="config.invalid"
+            )
         service = open_service(cfg)
+        children: list[subprocess.Popen[bytes]] = []
         try:
             app_ = create_app(service)
+            sock = _listen(cfg.host, cfg.port)
+            if extra:  # an extra API process started by the first one
+                _Server(uvicorn.Config(app_, log_level="warning", access_log=False)).run(sockets=[sock])
+                return
             if cfg.run_worker:
                 service.start_worker()
-            url = f"http://{cfg.host}:{cfg.port}"
-            for note in service.notes:
-                typer.echo(note)
-            typer.echo(
-                f"data directory: {cfg.data_dir}   chain: {service.backend.name} "
-                f"(chain {service.client.chain_id}), registry {service.client.address}"
-            )
-            if cfg.environment == "development":
-                if cfg.key_password is None:
-                    typer.echo(
-                        f"keystores are encrypted with the development password {DEV_KEY_PASSWORD!r}; "
-                        "set PROVENANCE_KEY_PASSWORD for your own"
-                    )
-                if cfg.admin_token is None:
-                    typer.echo(f"admin token (development): {DEV_ADMIN_TOKEN}; set PROVENANCE_ADMIN_TOKEN")
-            typer.echo(f"ledger API on {url}  (docs: {url}/docs)")
-            typer.echo(
-                "try:  curl -s '"
-                + url
-                + "/v1/datasets/"
-                + SAMPLE_DATASET
-                + "/versions/1/proof?key=BTC,2026-11-27' | python3 -m json.tool"
-            )
-            server = _Server(
-                uvicorn.Config(app_, host=cfg.host, port=cfg.port, log_level="warning", access_log=False)
-            )
-            server.run()
+            children = [_spawn_api_process(service) for _ in range(workers - 1)]
+            _announce(service, cfg, workers)
+            # The socket object itself, not its fd: uvicorn wraps an fd as AF_UNIX, and asyncio
+            # then skips TCP_NODELAY on accepted connections (Nagle + delayed ACK: 40 ms a reply).
+            _Server(uvicorn.Config(app_, log_level="warning", access_log=False)).run(sockets=[sock])
         finally:
+            for child in children:
+                child.terminate()
+            for child in children:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(30)
             service.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket with SO_REUSEPORT: every API process binds its own, and the kernel
+    spreads new connections across them (one shared socket let whichever process woke first
+    take every keep-alive connection)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+def _spawn_api_process(service: object) -> subprocess.Popen[bytes]:
+    """Another API process on the same listening socket, on the chain and database of this one."""
+    from provenance.service import Service
+
+    assert isinstance(service, Service)
+    env = {
+        **os.environ,
+        "PROVENANCE_RUN_WORKER": "false",
+        "PROVENANCE_LOAD_SAMPLE": "false",
+        "PROVENANCE_DATA_DIR": str(service.settings.data_dir),
+    }
+    if service.backend.name != "rpc":  # the managed node: children reach it over JSON-RPC
+        env["PROVENANCE_RPC_URL"] = service.backend.node.url  # type: ignore[attr-defined]
+        env["PROVENANCE_CHAIN_PRIVATE_KEY"] = service.account.key.hex()
+    if service.settings.key_password is not None:
+        env["PROVENANCE_KEY_PASSWORD"] = service.settings.key_password.get_secret_value()
+    exe = Path(sys.executable).parent / "provenance"
+    args = [
+        str(exe),
+        "serve",
+        "--extra",
+        "--host",
+        service.settings.host,
+        "--port",
+        str(service.settings.port),
+    ]
+    return subprocess.Popen(args, env=env)  # noqa: S603 - our own entry point
+
+
+def _announce(service: object, cfg: object, workers: int) -> None:
+    from provenance.config import DEV_ADMIN_TOKEN, DEV_KEY_PASSWORD, Settings
+    from provenance.service import SAMPLE_DATASET, Service
+
+    assert isinstance(service, Service)
+    assert isinstance(cfg, Settings)
+    url = f"http://{cfg.host}:{cfg.port}"
+    for note in service.notes:
+        typer.echo(note)
+    typer.echo(
+        f"data directory: {cfg.data_dir}   chain: {service.backend.name} "
+        f"(chain {service.client.chain_id}), registry {service.client.address}"
+    )
+    if cfg.environment == "development":
+        if os.environ.get("PROVENANCE_KEY_PASSWORD") is None:
+            typer.echo(
+                f"keystores are encrypted with the development password {DEV_KEY_PASSWORD!r}; "
+                "set PROVENANCE_KEY_PASSWORD for your own"
+            )
+        if cfg.admin_token is None:
+            typer.echo(f"admin token (development): {DEV_ADMIN_TOKEN}; set PROVENANCE_ADMIN_TOKEN")
+    typer.echo(f"ledger API on {url} ({workers} process{'es' if workers > 1 else ''}; docs: {url}/docs)")
+    typer.echo(
+        f"try:  curl -s '{url}/v1/datasets/{SAMPLE_DATASET}/versions/1/proof?key=BTC,2026-11-27'"
+        " | python3 -m json.tool"
+    )
 
 
 class _Server(uvicorn.Server):

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     run_worker: bool = True
     stale_build_seconds: float = Field(default=15.0, gt=0)  # a building snapshot without heartbeat
     load_sample: bool = True
+    bootstrap: bool = True  # create/register the development source (extra API processes skip it)
 
     max_upload_bytes: int = 1 << 30
     max_record_bytes: int = 1 << 20

@@ -36,7 +36,7 @@ from provenance.manifest import (
 from provenance.merkle import MerkleTree
 from provenance.records.canonical import key_text
 from provenance.records.readers import ChunkResult
-from provenance.records.schema import Schema
+from provenance.records.schema import Schema, parse_key
 from provenance.snapshot import Built, Limits, build
 from provenance.store import outbox, sources
 from provenance.store.database import Database
@@ -72,6 +72,7 @@ class Ledger:
         self.log = LedgerLog(db)
         self._source_keys: dict[str, bytes] = {}
         self._snapshots_cache: dict[tuple[str, int], tuple[SnapshotInfo, str]] = {}
+        self._schemas: dict[str, Schema] = {}
         self._manifests: dict[int, dict[str, Any]] = {}
         self._anchors_cache: dict[
             int, tuple[dict[str, Any] | None, bundle.Anchor | None, dict[str, Any]]
@@ -354,6 +355,13 @@ class Ledger:
             anchor=anchor,
         )
         return {"anchor": state, "bundle": doc}
+
+    def parse_key(self, name: str, text: str) -> list[Any]:
+        """A record key from its URL form, typed by the dataset's schema (cached: immutable)."""
+        schema = self._schemas.get(name)
+        if schema is None:
+            schema = self._schemas[name] = Schema.from_json(json.loads(self.dataset(name).schema_json))
+        return parse_key(text, schema)
 
     def _snapshot_for_proofs(self, name: str, version: int) -> tuple[SnapshotInfo, str]:
         """A complete snapshot never changes, so it is read from the database once."""

@@ -208,7 +208,7 @@ def open_service(settings: Settings) -> Service:
             deploy_block=deployment.deploy_block,
         )
         service = Service(settings, db, backend, client, account, deployment, ledger, worker, notes)
-        if settings.environment == "development":
+        if settings.environment == "development" and settings.bootstrap:
             _dev_source(settings, ledger, password, notes)
             if settings.load_sample:
                 _load_sample(ledger, notes)

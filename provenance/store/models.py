@@ -85,7 +85,8 @@ class Snapshot(Base):
 
 class RecordBlock(Base):
     """``BLOCK`` consecutive records of a snapshot in one row: their leaf inputs (RFC 8785
-    entries, which hold any ``derived_from`` lineage refs) and key texts, newline-separated.
+    entries, which hold any ``derived_from`` lineage refs) and key texts, newline-separated, and
+    the tree nodes above them up to the block's own root.
 
     One row per record capped SQLite ingest at ~90 k rows/s on these machines (the per-row cost
     of the driver); blocks make ingest cost a few thousand rows per million records, and a
@@ -98,6 +99,7 @@ class RecordBlock(Base):
     block: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     entries: Mapped[bytes] = mapped_column(LargeBinary)
     keys: Mapped[bytes] = mapped_column(LargeBinary)
+    nodes: Mapped[bytes] = mapped_column(LargeBinary)  # tree levels 1..BLOCK_LEVELS of the block subtree
 
 
 class KeyIndexChunk(Base):

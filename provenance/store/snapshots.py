@@ -24,15 +24,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from provenance.errors import ConflictError, NotFoundError
-from provenance.merkle import HASH_LEN, MerkleTree
+from provenance.merkle import HASH_LEN, MerkleTree, parent_level
 from provenance.records.readers import ChunkResult
 from provenance.snapshotdir import level_sizes
 from provenance.store.database import Database
 from provenance.store.models import Dataset, KeyIndexChunk, RecordBlock, Snapshot, TreeChunk
 
 CHUNK = 64
-BLOCK = 256  # records per record_blocks row
-KEY_CHUNK = 1024  # (hash, leaf index) pairs per key-index row: 16 KiB
+BLOCK = 64  # records per record_blocks row (~10 KiB: what one proof reads)
+BLOCK_LEVELS = 6  # log2(BLOCK): tree levels 1..6 are stored in the block rows
+KEY_CHUNK = 256  # (hash, leaf index) pairs per key-index row: 4 KiB
 STALE_AFTER = timedelta(seconds=15)  # building rows heartbeat every batch (well under 1 s apart)
 _BATCH_ROWS = 50_000
 
@@ -60,8 +61,10 @@ class SnapshotInfo:
 class RecordWriter:
     """An :class:`~provenance.snapshot.EntrySink` writing a building snapshot's records in blocks.
 
-    Records go in leaf order, ``BLOCK`` per row; the key index is built once at the end, by
-    :meth:`finish`, from the key hashes the readers computed.
+    Records go in leaf order, ``BLOCK`` per row, each row with the block's own subtree (tree
+    levels 1..``BLOCK_LEVELS``, computed from its leaf hashes), so that a proof reads one block
+    and takes the rest of its path from the few upper-level chunks every proof shares. The key
+    index is built once at the end, by :meth:`finish`, from the key hashes the readers computed.
     """
 
     def __init__(self, db: Database, snapshot_pk: int) -> None:
@@ -69,6 +72,7 @@ class RecordWriter:
         self.snapshot_pk = snapshot_pk
         self._entries: list[bytes] = []
         self._keys: list[bytes] = []
+        self._leaves = bytearray()
         self._next_block = 0
         self._rows: list[tuple[object, ...]] = []
         self._hashes: list[bytes] = []
@@ -76,6 +80,7 @@ class RecordWriter:
     def add(self, first_index: int, result: ChunkResult) -> None:
         self._entries += result.entries.split(b"\n")[: result.count]
         self._keys += result.keys.split(b"\n")[: result.count]
+        self._leaves += result.hashes
         self._hashes.append(result.key_hashes)
         while len(self._entries) >= BLOCK:
             self._cut(BLOCK)
@@ -84,8 +89,9 @@ class RecordWriter:
 
     def _cut(self, n: int) -> None:
         entries, keys = b"\n".join(self._entries[:n]), b"\n".join(self._keys[:n])
-        self._rows.append((self.snapshot_pk, self._next_block, entries, keys))
-        del self._entries[:n], self._keys[:n]
+        nodes = b"".join(block_levels(bytes(self._leaves[: n * HASH_LEN]))[1:])
+        self._rows.append((self.snapshot_pk, self._next_block, entries, keys, nodes))
+        del self._entries[:n], self._keys[:n], self._leaves[: n * HASH_LEN]
         self._next_block += 1
 
     def _write(self) -> None:
@@ -93,7 +99,7 @@ class RecordWriter:
             return
         rows, self._rows = self._rows, []
         with self.db.session() as s:
-            _insert_rows(s, "record_blocks", ("snapshot_pk", "block", "entries", "keys"), rows)
+            _insert_rows(s, "record_blocks", ("snapshot_pk", "block", "entries", "keys", "nodes"), rows)
             _heartbeat(s, self.snapshot_pk)
 
     def finish(self) -> None:
@@ -103,6 +109,17 @@ class RecordWriter:
         self._write()
         write_key_index(self.db, self.snapshot_pk, b"".join(self._hashes))
         self._hashes = []
+
+
+def block_levels(leaf_hashes: bytes) -> list[bytes]:
+    """Levels 0..BLOCK_LEVELS of one block's subtree (fewer nodes for a short last block).
+
+    Blocks start at multiples of BLOCK, a power of two, so these are exactly the nodes of the
+    whole tree above the block's leaves (the right edge promotes odd nodes the same way)."""
+    levels = [leaf_hashes]
+    for _ in range(BLOCK_LEVELS):
+        levels.append(parent_level(levels[-1]) if len(levels[-1]) > HASH_LEN else levels[-1])
+    return levels
 
 
 def write_key_index(db: Database, snapshot_pk: int, hashes: bytes) -> None:
@@ -159,7 +176,7 @@ class SnapshotStore:
         self.stale_after = stale_after
         self._chunks: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
         self._chunk_lock = threading.Lock()
-        self._blocks: OrderedDict[tuple[int, int], tuple[list[bytes], list[bytes]]] = OrderedDict()
+        self._blocks: OrderedDict[tuple[int, int], Block] = OrderedDict()
         self.cache_chunks = 20_000  # ~40 MiB: the upper levels of every hot tree stay in memory
 
     # --- datasets --------------------------------------------------------------------------
@@ -198,14 +215,14 @@ class SnapshotStore:
             return row.id
 
     def write_tree(self, snapshot_pk: int, levels: Sequence[bytes]) -> None:
-        """Store levels 1 and up. Level 0 is not stored: a leaf hash is SHA-256(0x00 || entry) of
-        a record kept in ``record_blocks`` anyway (and a leaf's sibling is in the same block),
-        which halves what an ingest writes."""
+        """Store the levels above ``BLOCK_LEVELS``; the record blocks hold the ones below (level
+        0 is never stored: a leaf hash is SHA-256(0x00 || entry) of a record the block holds).
+        A 10 M-record tree keeps ~5 MiB here, all of it hot in the chunk cache."""
         step = CHUNK * HASH_LEN
         rows = [
             (snapshot_pk, level, c // step, data[c : c + step])
             for level, data in enumerate(levels)
-            if level > 0
+            if level > BLOCK_LEVELS
             for c in range(0, len(data), step)
         ]
         for i in range(0, len(rows), _BATCH_ROWS):
@@ -318,9 +335,9 @@ class SnapshotStore:
                 i = bisect.bisect_left(hashes, h)
                 while i < n and hashes[i] == h:
                     index = int(indexes[i])
-                    entries, keys = self._block(conn, snapshot_pk, index // BLOCK)
-                    if keys[index % BLOCK] == key:
-                        return index, entries[index % BLOCK]
+                    block = self._block(conn, snapshot_pk, index // BLOCK)
+                    if block.keys[index % BLOCK] == key:
+                        return index, block.entries[index % BLOCK]
                     i += 1
         raise NotFoundError(f"no record with key {key.decode()}", code="record.not-found")
 
@@ -328,25 +345,26 @@ class SnapshotStore:
         """Driver SQL written with ``?`` placeholders, in the driver's own style."""
         return text if self.db.engine.dialect.name == "sqlite" else text.replace("?", "%s")
 
-    def _block(self, conn: Any, snapshot_pk: int, block: int) -> tuple[list[bytes], list[bytes]]:
-        """One record block, split (a proof reads it twice: the record and its sibling leaf)."""
+    def _block(self, conn: Any, snapshot_pk: int, block: int) -> Block:
+        """One record block (a proof reads one: its record, the sibling leaf and the path nodes
+        up to the block's root)."""
         with self._chunk_lock:
             hit = self._blocks.get((snapshot_pk, block))
             if hit is not None:
                 self._blocks.move_to_end((snapshot_pk, block))
                 return hit
         row = conn.exec_driver_sql(
-            self._sql("SELECT entries, keys FROM record_blocks WHERE snapshot_pk = ? AND block = ?"),
+            self._sql("SELECT entries, keys, nodes FROM record_blocks WHERE snapshot_pk = ? AND block = ?"),
             (snapshot_pk, block),
         ).first()
         if row is None:
             raise NotFoundError(
                 f"record block {block} of snapshot {snapshot_pk} is missing", code="storage.records-damaged"
             )
-        value = bytes(row[0]).split(b"\n"), bytes(row[1]).split(b"\n")
+        value = Block(bytes(row[0]).split(b"\n"), bytes(row[1]).split(b"\n"), bytes(row[2]))
         with self._chunk_lock:
             self._blocks[(snapshot_pk, block)] = value
-            while len(self._blocks) > 64:
+            while len(self._blocks) > 256:
                 self._blocks.popitem(last=False)
         return value
 
@@ -411,25 +429,20 @@ class _StoredTree:
     def size(self) -> int:
         return self._size
 
-    def _leaf_hashes(self, indexes: set[int]) -> dict[int, bytes]:
-        out: dict[int, bytes] = {}
-        if not indexes:
-            return out
-        with self.store.db.engine.connect() as conn:
-            for block in sorted({i // BLOCK for i in indexes}):
-                entries, _ = self.store._block(conn, self.snapshot_pk, block)
-                for i in indexes:
-                    if i // BLOCK == block:
-                        out[i] = _leaf_hash(entries[i % BLOCK])
-        return out
-
     def nodes(self, coords: Sequence[tuple[int, int]]) -> list[bytes]:
-        chunks = self.store._load_chunks(self.snapshot_pk, {(k, i // CHUNK) for k, i in coords if k > 0})
-        leaves = self._leaf_hashes({i for k, i in coords if k == 0})
+        low = {i >> (BLOCK_LEVELS - k) for k, i in coords if k <= BLOCK_LEVELS}
+        blocks: dict[int, Block] = {}
+        if low:
+            with self.store.db.engine.connect() as conn:
+                blocks = {b: self.store._block(conn, self.snapshot_pk, b) for b in sorted(low)}
+        chunks = self.store._load_chunks(
+            self.snapshot_pk, {(k, i // CHUNK) for k, i in coords if k > BLOCK_LEVELS}
+        )
         out = []
         for k, i in coords:
-            if k == 0:
-                out.append(leaves[i])
+            if k <= BLOCK_LEVELS:
+                b = i >> (BLOCK_LEVELS - k)
+                out.append(blocks[b].node(k, i - (b << (BLOCK_LEVELS - k))))
                 continue
             data = chunks.get((k, i // CHUNK))
             offset = (i % CHUNK) * HASH_LEN
@@ -440,6 +453,29 @@ class _StoredTree:
                 )
             out.append(data[offset : offset + HASH_LEN])
         return out
+
+
+@dataclass
+class Block:
+    """A record block as read back: entries, keys, and its subtree's levels 1..BLOCK_LEVELS."""
+
+    entries: list[bytes]
+    keys: list[bytes]
+    nodes: bytes
+
+    def node(self, level: int, pos: int) -> bytes:
+        """Node ``pos`` (counted within this block) of tree level ``level``."""
+        if level == 0:
+            return _leaf_hash(self.entries[pos])
+        offset, count = 0, len(self.entries)
+        for _ in range(1, level):
+            count = (count + 1) // 2
+            offset += count
+        count = (count + 1) // 2
+        if not 0 <= pos < count:
+            raise NotFoundError(f"no node {pos} at level {level} of this block", code="storage.tree-damaged")
+        start = (offset + pos) * HASH_LEN
+        return self.nodes[start : start + HASH_LEN]
 
 
 def _leaf_hash(entry: bytes) -> bytes:

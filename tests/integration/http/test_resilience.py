@@ -19,6 +19,7 @@ from provenance.chain.backends import ANVIL_DEV_KEYS, AnvilNode, free_port, rpc_
 from provenance.chain.deploy import deploy, save_deployment
 from provenance.chain.registry import RegistryClient
 from provenance.manifest import dataset_id
+from provenance.store.snapshots import BLOCK
 from tests.integration.http.conftest import ADMIN, Server, base_env, proof_when_anchored
 
 pytestmark = [pytest.mark.chain, pytest.mark.http]
@@ -147,7 +148,7 @@ def test_kill9_during_ingest_leaves_no_partial_snapshot(tmp_path: Path) -> None:
         assert r.json()["version"] == 1
         with db.connect() as c:
             assert c.execute(text("SELECT count(*) FROM snapshots WHERE state = 'building'")).scalar() == 0
-            assert c.execute(CRASH_RECORDS).scalar() == 4  # 1,000 records in blocks of 256
+            assert c.execute(CRASH_RECORDS).scalar() == -(-1000 // BLOCK)  # 1,000 records, BLOCK a row
         proof_when_anchored(restarted, "tm/crash", 1, "key-999")
     finally:
         restarted.stop()

@@ -147,6 +147,7 @@ def upgrade() -> None:
         sa.Column("block", sa.BigInteger(), nullable=False),
         sa.Column("entries", sa.LargeBinary(), nullable=False),
         sa.Column("keys", sa.LargeBinary(), nullable=False),
+        sa.Column("nodes", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(["snapshot_pk"], ["snapshots.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("snapshot_pk", "block"),
         sqlite_with_rowid=False,
