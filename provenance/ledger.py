@@ -37,7 +37,7 @@ from provenance.merkle import MerkleTree
 from provenance.records.canonical import key_text
 from provenance.records.readers import ChunkResult
 from provenance.records.schema import Schema, parse_key
-from provenance.snapshot import Built, Limits, build
+from provenance.snapshot import Built, IngestPool, Limits, build
 from provenance.store import outbox, sources
 from provenance.store.database import Database
 from provenance.store.ledgerlog import LedgerLog
@@ -70,6 +70,7 @@ class Ledger:
         self.log_signer = log_signer
         self.snapshots = SnapshotStore(db, timedelta(seconds=settings.stale_build_seconds))
         self.log = LedgerLog(db)
+        self.ingest_pool: IngestPool | None = None  # the service's long-lived worker processes
         self._source_keys: dict[str, bytes] = {}
         self._snapshots_cache: dict[tuple[str, int], tuple[SnapshotInfo, str]] = {}
         self._schemas: dict[str, Schema] = {}
@@ -179,6 +180,7 @@ class Ledger:
                 limits=limits,
                 workers=self.settings.ingest_workers,
                 source_name=path.name,
+                pool=self.ingest_pool,
             )
             writer.finish()
             levels = getattr(built.tree.source, "levels", [])
@@ -207,6 +209,7 @@ class Ledger:
             limits=limits,
             workers=self.settings.ingest_workers,
             source_name=path.name,
+            pool=self.ingest_pool,
         )
         if (built.root, built.size) != (info.root, info.size):
             raise ConflictError(

@@ -30,6 +30,7 @@ from provenance.keys import load_log_key, load_source_key, new_log_key, new_sour
 from provenance.ledger import Ledger
 from provenance.manifest import Domain
 from provenance.records.schema import Schema
+from provenance.snapshot import IngestPool
 from provenance.store import sources
 from provenance.store.database import Database, sqlite_url
 from provenance.store.models import Deployment as DeploymentRow
@@ -90,6 +91,8 @@ class Service:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self.ledger.ingest_pool is not None:
+            self.ledger.ingest_pool.close()
         self.backend.close()
         self.db.close()
 
@@ -198,6 +201,8 @@ def open_service(settings: Settings) -> Service:
         signer = _log_signer(settings, password, notes)
         ledger = Ledger(settings, db, Domain(client.chain_id, client.address), signer)
         ledger.snapshots.discard_stale()
+        ledger.ingest_pool = IngestPool(settings.ingest_workers)
+        threading.Thread(target=ledger.ingest_pool.warm, name="warm-ingest-workers", daemon=True).start()
         worker = AnchorWorker(
             ledger,
             client,

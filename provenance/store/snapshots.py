@@ -173,9 +173,7 @@ def write_key_index(db: Database, snapshot_pk: int, hashes: bytes) -> None:
             _heartbeat(s, snapshot_pk)
 
 
-def _insert_rows(
-    s: Session, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[object]]
-) -> None:
+def _insert_rows(s: Session, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[object]]) -> None:
     """Bulk insert through the driver: SQLAlchemy's per-row bookkeeping cost more than SQLite did."""
     conn = s.connection()
     raw: Any = conn.connection.driver_connection
