@@ -190,9 +190,20 @@ class AnchorWorker:
 
     def _on_sent(self, row: Anchor) -> None:
         receipt = self.client.receipt(bytes(row.tx_hash or b""))
-        if receipt is None:
-            if row.raw_tx is not None:
+        if receipt is None and row.raw_tx is not None:
+            try:
                 self.client.tx.broadcast(bytes(row.raw_tx))  # lost from the mempool: send again
+            except ChainError as e:
+                if e.code != "chain.nonce-used":
+                    raise
+                # Its nonce is used: either it was mined between our two questions (a node that
+                # mines on its own schedule) or another transaction took the nonce.
+                receipt = self.client.receipt(bytes(row.tx_hash or b""))
+                if receipt is None:
+                    # Re-queue; the chain is asked first there, so nothing is anchored twice.
+                    self._set(row, "queued", raw_tx=None, tx_hash=None, last_error=e.message)
+                    return
+        if receipt is None:
             return
         if receipt["status"] != 1:
             self._set(row, "queued", raw_tx=None, tx_hash=None, last_error="transaction reverted")

@@ -35,6 +35,17 @@ def _revert_types() -> tuple[type[BaseException], ...]:
 _REVERTS = _revert_types()
 
 
+def _node_refusal_types() -> tuple[type[BaseException], ...]:
+    # py-evm (the embedded backend) validates a raw transaction and raises, where a node answers
+    # with a JSON-RPC error.
+    from eth_utils.exceptions import ValidationError
+
+    return (ValidationError,)
+
+
+_NODE_REFUSALS = _node_refusal_types()
+
+
 class ContractRevert(ChainError):
     """The registry refused a call; ``error`` is its custom error's name."""
 
@@ -137,14 +148,20 @@ class Transactor:
             return bytes(signed.raw_transaction), bytes(signed.hash)
 
     def broadcast(self, raw: bytes) -> None:
-        """Send signed bytes; a node that already has them is not an error."""
+        """Send signed bytes; a node that already has them is not an error.
+
+        A nonce the chain has already used is ``chain.nonce-used``: the transaction was mined
+        already, or another one took its place.
+        """
         try:
             with rpc_errors():
                 self.w3.eth.send_raw_transaction(HexBytes(raw))
-        except Web3RPCError as e:
+        except (Web3RPCError, *_NODE_REFUSALS) as e:
             text = str(e).lower()
             if "already known" in text or "already imported" in text or "known transaction" in text:
                 return
+            if "nonce too low" in text or "invalid transaction nonce" in text:
+                raise ChainError(f"nonce already used: {e}", code="chain.nonce-used") from None
             raise ChainError(f"transaction refused by the node: {e}", code="chain.tx-refused") from None
 
     def send(self, fn: Any, sender: LocalAccount) -> TxResult:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from provenance.anchoring import AnchorWorker
+from provenance.anchoring import AnchorWorker, wait_until
 from provenance.config import Settings
 from provenance.records.schema import Schema
 from provenance.service import Service, open_service
@@ -92,6 +92,29 @@ def test_crash_after_sending_before_recording(service: Service, tmp_path: Path) 
     assert events(service) == [1]
 
 
+def test_sent_transaction_whose_nonce_went_elsewhere_is_signed_again_once(
+    service: Service, tmp_path: Path
+) -> None:
+    fresh_worker(service).sync_sources()
+    ingest(service, tmp_path, 1)
+    w = fresh_worker(service)
+    row = direct_row(service, 1)
+    raw, tx_hash = service.client.tx.sign(w._function(row), service.account)
+    with service.db.session() as s:  # noted as sent, but it never reached the node ...
+        outbox.set_state(s, row.id, "sent", raw_tx=raw, tx_hash=tx_hash)
+    # ... and another transaction of the same account took its nonce.
+    service.client.tx.transfer(service.account, "0x" + "11" * 20, 1)
+    w.step()
+    row = direct_row(service, 1)
+    assert row.state == "queued" and row.tx_hash is None
+    assert (row.last_error or "").startswith("nonce already used")
+    w.step()
+    row = direct_row(service, 1)
+    assert row.state in ("mined", "confirmed")
+    assert bytes(row.tx_hash or b"") != tx_hash
+    assert events(service) == [1]
+
+
 def test_lost_update_is_found_on_chain_not_anchored_again(service: Service, tmp_path: Path) -> None:
     fresh_worker(service).sync_sources()
     ingest(service, tmp_path, 1)
@@ -168,6 +191,8 @@ def test_reorg_dropping_an_anchor_is_detected_and_reanchored_once(tmp_path: Path
             w3 = svc.client.w3
             fork = w3.provider.make_request("evm_snapshot", [])["result"]
             w.step()
+            # anvil may mine a moment after answering the broadcast: the next passes see it
+            assert wait_until(lambda: (w.step(), direct_row(svc, 1).state)[1] == "mined", timeout=10)
             first = direct_row(svc, 1)
             assert first.state == "mined"  # one confirmation of the two required
             assert w3.provider.make_request("evm_revert", [fork])["result"] is True

@@ -249,3 +249,17 @@ def test_verify_inclusion_and_consistency_views(env: Env) -> None:
 def test_dataset_id_matches_contract_expectation(env: Env, name: str) -> None:
     # the contract never hashes names; this pins the id the manifest, contract events and tools share
     assert dataset_id(name) == bytes(env.backend.w3.keccak(text=name))
+
+
+def test_broadcast_tells_a_known_transaction_from_a_used_nonce(env: Env) -> None:
+    """Re-sending the same bytes is harmless; a nonce the chain has used is `chain.nonce-used`."""
+    from provenance.errors import ChainError
+
+    tx = env.reg.tx
+    fn = env.reg.contract.functions.setAnchorer(env.relayer.address, True)
+    raw, tx_hash = tx.sign(fn, env.owner)
+    tx.broadcast(raw)
+    assert tx.wait(tx_hash).tx_hash == tx_hash
+    with pytest.raises(ChainError) as err:
+        tx.broadcast(raw)  # mined: its nonce is spent
+    assert err.value.code == "chain.nonce-used"
