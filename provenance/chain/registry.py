@@ -14,6 +14,7 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
+from eth_utils.exceptions import ValidationError as EvmValidationError
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
@@ -34,16 +35,9 @@ def _revert_types() -> tuple[type[BaseException], ...]:
 
 _REVERTS = _revert_types()
 
-
-def _node_refusal_types() -> tuple[type[BaseException], ...]:
-    # py-evm (the embedded backend) validates a raw transaction and raises, where a node answers
-    # with a JSON-RPC error.
-    from eth_utils.exceptions import ValidationError
-
-    return (ValidationError,)
-
-
-_NODE_REFUSALS = _node_refusal_types()
+# py-evm (the embedded backend) validates a raw transaction and raises ValidationError where a
+# node answers with a JSON-RPC error.
+_REFUSALS = (Web3RPCError, EvmValidationError)
 
 
 class ContractRevert(ChainError):
@@ -156,7 +150,7 @@ class Transactor:
         try:
             with rpc_errors():
                 self.w3.eth.send_raw_transaction(HexBytes(raw))
-        except (Web3RPCError, *_NODE_REFUSALS) as e:
+        except _REFUSALS as e:
             text = str(e).lower()
             if "already known" in text or "already imported" in text or "known transaction" in text:
                 return
