@@ -7,7 +7,7 @@ export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
 export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
 export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
-.PHONY: setup run demo test test-fast lint typecheck bench clean compile gas
+.PHONY: setup run demo test test-fast lint typecheck bench bench-service clean compile gas
 
 setup: $(STAMP) node_modules/.installed
 
@@ -62,6 +62,12 @@ bench: setup
 	$(BENCH)/bin/pip install -q --no-build-isolation -e . pymerkle==7.0.0 psutil
 	$(BENCH)/bin/pip install -q --no-deps merkletools==1.0.3
 	$(BENCH)/bin/python scripts/bench_core.py
+
+# Proof latency on a 10M-record snapshot and a 1M-record upload, over HTTP. The load generator
+# is wrk from Debian's packages, in its own process (installed here when missing).
+bench-service: setup
+	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
+	$(BIN)/python scripts/bench_service.py
 
 clean:
 	rm -rf $(VENV) node_modules build .cache .data

@@ -4,7 +4,7 @@
 
 1. Ingests a synthetic N-record CSV (default 10,000,000) into a ledger data directory through
    the ledger's own ingest path (skipped when DIR already holds it).
-2. Starts `provenance serve` on that directory (one process, SQLite) and drives
+2. Starts `provenance serve --workers 2` on that directory (SQLite) and drives
    GET /v1/datasets/bench/big/versions/1/proof?key=... with random keys from `wrk` (Debian's
    package, a separate process; `make bench-service` installs it), printing p50/p99 latency and
    requests/s as wrk measured them.
