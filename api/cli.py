@@ -131,10 +131,16 @@ def _announce(service: object, cfg: object, workers: int) -> None:
         if cfg.admin_token is None:
             typer.echo(f"admin token (development): {DEV_ADMIN_TOKEN}; set PROVENANCE_ADMIN_TOKEN")
     typer.echo(f"ledger API on {url} ({workers} process{'es' if workers > 1 else ''}; docs: {url}/docs)")
-    typer.echo(
-        f"try:  curl -s '{url}/v1/datasets/{SAMPLE_DATASET}/versions/1/proof?key=BTC,2026-11-27'"
-        " | python3 -m json.tool"
-    )
+    proof = f"{url}/v1/datasets/{SAMPLE_DATASET}/versions/1/proof?key=BTC,2026-11-27"
+    typer.echo(f"try:  curl -s '{proof}' | python3 -m json.tool")
+    rpc = service.backend.rpc_url
+    if rpc is not None:
+        # What an auditor runs: the bundle alone, checked against the chain, not against us.
+        typer.echo(
+            f"verify it yourself (chain RPC {rpc}):  curl -s '{proof}' | python3 -c "
+            "'import json,sys; json.dump(json.load(sys.stdin)[\"bundle\"], sys.stdout)' > btc.json"
+            f" && provenance verify btc.json --rpc-url {rpc}"
+        )
 
 
 class _Server(uvicorn.Server):

@@ -43,6 +43,11 @@ class Backend(Protocol):
     w3: Web3
     accounts: list[LocalAccount]
 
+    @property
+    def rpc_url(self) -> str | None:
+        """Where another process (a verifier, `cast`) reaches this chain; None if in-process."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -54,6 +59,10 @@ class EmbeddedBackend:
     w3: Web3 = field(init=False)
     accounts: list[LocalAccount] = field(init=False)
     tester: Any = field(init=False)
+
+    @property
+    def rpc_url(self) -> str | None:
+        return None
 
     def __post_init__(self) -> None:
         from eth_tester import EthereumTester, PyEVMBackend
@@ -238,6 +247,10 @@ class AnvilBackend:
         self.w3 = rpc_web3(self.node.url)
         self.accounts = [Account.from_key(k) for k in ANVIL_DEV_KEYS]
 
+    @property
+    def rpc_url(self) -> str | None:
+        return self.node.url
+
     def close(self) -> None:
         self.node.stop()
 
@@ -253,6 +266,10 @@ class RpcBackend:
 
     def __post_init__(self) -> None:
         self.w3 = rpc_web3(self.url)
+
+    @property
+    def rpc_url(self) -> str | None:
+        return self.url
 
     def close(self) -> None:
         pass

@@ -32,6 +32,27 @@ def test_sample_dataset_is_anchored_and_verifies(server: Server) -> None:
     assert verdict["requestId"] > 1
 
 
+def test_the_start_up_message_gives_working_commands(server: Server, tmp_path: Path) -> None:
+    """What `serve` prints for a first user: the curl for a proof and, with a chain another
+    process can reach, the auditor's own check of it against that chain."""
+    assert server.log is not None
+    printed = server.log.read_text().splitlines()
+    curl = [line.removeprefix("try:").strip() for line in printed if line.startswith("try:")]
+    assert len(curl) == 1 and "/proof?key=BTC,2026-11-27" in curl[0]
+    proof_when_anchored(server, "examples/token-ratings", 1, "BTC,2026-11-27")
+    env = {**os.environ, "PATH": f"{EXE.parent}{os.pathsep}{os.environ['PATH']}"}
+    shown = subprocess.run(["bash", "-c", curl[0]], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert shown.returncode == 0 and '"bundle"' in shown.stdout
+    verify = [line for line in printed if line.startswith("verify it yourself")]
+    if server.env["PROVENANCE_CHAIN_BACKEND"] == "embedded":
+        assert verify == []  # an in-process chain is not reachable by anyone else
+        return
+    command = verify[0].split(":  ", 1)[1]
+    checked = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "verdict: valid" in checked.stdout
+
+
 def test_ingest_idempotency_conflicts_and_consistency(server: Server) -> None:
     r = server.post(
         "/v1/datasets",
