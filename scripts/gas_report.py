@@ -259,6 +259,7 @@ def revert_to(w3: Web3, snap: str) -> None:
 CHECKPOINT_SIZES = (10, 1_000, 1_000_000)
 CHECKPOINT_DELTAS = (1, 7, 100, 1_000)
 SEQUENCE_LENGTH = 12
+WORST_PREVIOUS = 3
 
 
 def anchor_row(
@@ -290,6 +291,18 @@ def measure_checkpoints(
             receipt = anchor(n, proof, anchorer)
             rows.append(anchor_row(f"anchorCheckpoint n={n:,} from n-{delta}", receipt, proof))
             revert_to(w3, snap)
+
+    # The longest consistency proof into a 1,000,000-entry log: 21 hashes, from size 3 (found by
+    # scanning every size 1..4,999 and n-4,999..n-1 and 200,000 random ones in between).
+    snap = snapshot_id(w3)
+    anchor(WORST_PREVIOUS, [], anchorer)
+    proof = tree.consistency_proof(WORST_PREVIOUS, 1_000_000)
+    assert len(proof) == 21, len(proof)
+    receipt = anchor(1_000_000, proof, anchorer)
+    rows.append(
+        anchor_row(f"anchorCheckpoint n=1,000,000 from {WORST_PREVIOUS} (longest proof)", receipt, proof)
+    )
+    revert_to(w3, snap)
 
     # Consecutive anchors, one entry apart, ending at 1,000,000.
     snap = snapshot_id(w3)
