@@ -335,6 +335,46 @@ def measure_checkpoints(
     revert_to(w3, snap)
 
 
+def measure_cadence(
+    w3: Web3, reg: Any, anchorer: str, tree: MerkleTree, every: int, rows: list[dict[str, Any]]
+) -> None:
+    """Every checkpoint a worker anchoring each `every` entries makes up to 1,000,000 entries.
+
+    A proof's length depends on where the sizes fall, not only on the gap, so this counts the
+    checkpoints over the bar among all of them. Proofs shorter than 13 hashes are not sent to
+    the node: 13-hash proofs cost 67-68k (measured above and here), and each hash fewer ~1k less.
+    """
+    sizes = range(every, 1_000_000 - every + 1, every)
+    long = [m for m in sizes if len(tree.consistency_proof(m, m + every)) >= 13]
+    worst: tuple[int, int, int] = (0, 0, 0)
+    over = 0
+    for m in long:
+        snap = snapshot_id(w3)
+        send(reg.functions.anchorCheckpoint(m, tree.root_at(m), []), anchorer)
+        proof = tree.consistency_proof(m, m + every)
+        gas = int(
+            send(reg.functions.anchorCheckpoint(m + every, tree.root_at(m + every), proof), anchorer)[
+                "gasUsed"
+            ]
+        )
+        revert_to(w3, snap)
+        over += gas > CHECKPOINT_BAR
+        worst = max(worst, (gas, len(proof), m))
+    print(
+        f"cadence {every}: {len(sizes):,} checkpoints up to 1,000,000 entries, {len(long)} with proofs of"
+        f" >= 13 hashes measured, {over} over {CHECKPOINT_BAR:,} gas",
+        file=sys.stderr,
+    )
+    rows.append(
+        {
+            "op": f"anchorCheckpoint every {every} entries, worst of {len(sizes):,} up to 1M: from"
+            f" {worst[2]:,} ({worst[1]} hashes; {over} over the bar)",
+            "gas": worst[0],
+            "bar": CHECKPOINT_BAR,
+        }
+    )
+
+
 def measure_snapshots(w3: Web3, reg: Any, owner: str, rows: list[dict[str, Any]]) -> None:
     chain_id = w3.eth.chain_id
     source = Account.create()
@@ -441,6 +481,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--hardfork", help="anvil hardfork (default: anvil's latest)")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any row misses its bar")
+    parser.add_argument(
+        "--cadence",
+        type=int,
+        metavar="N",
+        help="also anchor every checkpoint of a worker that checkpoints each N entries (slow)",
+    )
     args = parser.parse_args(argv)
 
     t0 = time.monotonic()
@@ -455,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         send(reg.functions.setAnchorer(other, True), owner)
         assert reg.functions.primaryAnchorer().call() == anchorer
         measure_checkpoints(w3, reg, anchorer, other, tree, rows)
+        if args.cadence:
+            measure_cadence(w3, reg, anchorer, tree, args.cadence, rows)
         measure_snapshots(w3, reg, owner, rows)
         measure_inclusion(w3, reg, tree, rows)
         node = w3.client_version
