@@ -7,7 +7,7 @@ export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
 export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
 export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
-.PHONY: setup run demo test test-fast lint typecheck bench bench-service clean compile gas
+.PHONY: setup run demo test test-fast lint typecheck bench bench-service clean compile gas slither
 
 setup: $(STAMP) node_modules/.installed
 
@@ -35,6 +35,7 @@ test: setup
 	$(BIN)/ruff check provenance api tests scripts
 	$(BIN)/mypy
 	npx --no-install solhint 'contracts/**/*.sol'
+	scripts/slither.sh
 	$(BIN)/pytest -q
 
 test-fast: setup
@@ -46,6 +47,10 @@ lint:
 
 compile: node_modules/.installed
 	node scripts/compile.js
+
+# Slither on the Hardhat build, with the reviewed findings in slither.db.json (see the README).
+slither: node_modules/.installed
+	scripts/slither.sh
 
 gas: setup
 	$(BIN)/python scripts/gas_report.py
