@@ -268,6 +268,10 @@ def anchor_row(
     return {"op": f"{label} ({len(proof)} hashes)", "gas": int(receipt["gasUsed"]), "bar": bar}
 
 
+def anchor_checkpoint(reg: Any, tree: MerkleTree, size: int, proof: Sequence[bytes], sender: str) -> Any:
+    return send(reg.functions.anchorCheckpoint(size, tree.root_at(size), list(proof)), sender)
+
+
 def measure_checkpoints(
     w3: Web3, reg: Any, anchorer: str, other: str, tree: MerkleTree, rows: list[dict[str, Any]]
 ) -> None:
@@ -278,7 +282,7 @@ def measure_checkpoints(
     """
 
     def anchor(size: int, proof: Sequence[bytes], sender: str) -> Any:
-        return send(reg.functions.anchorCheckpoint(size, tree.root_at(size), list(proof)), sender)
+        return anchor_checkpoint(reg, tree, size, proof, sender)
 
     for n in CHECKPOINT_SIZES:
         for delta in CHECKPOINT_DELTAS:
@@ -345,18 +349,14 @@ def measure_cadence(
     the node: 13-hash proofs cost 67-68k (measured above and here), and each hash fewer ~1k less.
     """
     sizes = range(every, 1_000_000 - every + 1, every)
-    long = [m for m in sizes if len(tree.consistency_proof(m, m + every)) >= 13]
+    proofs = ((m, tree.consistency_proof(m, m + every)) for m in sizes)
+    long = [(m, proof) for m, proof in proofs if len(proof) >= 13]
     worst: tuple[int, int, int] = (0, 0, 0)
     over = 0
-    for m in long:
+    for m, proof in long:
         snap = snapshot_id(w3)
-        send(reg.functions.anchorCheckpoint(m, tree.root_at(m), []), anchorer)
-        proof = tree.consistency_proof(m, m + every)
-        gas = int(
-            send(reg.functions.anchorCheckpoint(m + every, tree.root_at(m + every), proof), anchorer)[
-                "gasUsed"
-            ]
-        )
+        anchor_checkpoint(reg, tree, m, [], anchorer)
+        gas = int(anchor_checkpoint(reg, tree, m + every, proof, anchorer)["gasUsed"])
         revert_to(w3, snap)
         over += gas > CHECKPOINT_BAR
         worst = max(worst, (gas, len(proof), m))
