@@ -291,6 +291,12 @@ def create_app(service: Service) -> FastAPI:
             "logKey": ledger.log_signer.verifier_key(),
         }
 
+    @app.get("/v1/log/consistency")
+    def log_consistency(
+        from_: Annotated[int, Query(alias="from")], to: Annotated[int, Query()]
+    ) -> dict[str, Any]:
+        return ledger.log_consistency(from_, to)
+
     @app.get("/v1/deployment")
     def deployment() -> dict[str, Any]:
         return service.deployment.to_json()

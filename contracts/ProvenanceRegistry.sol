@@ -99,28 +99,32 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     mapping(bytes32 datasetId => mapping(uint64 version => SnapshotRecord)) private _snapshots;
     mapping(bytes32 datasetId => mapping(uint64 version => bool)) private _retracted;
 
-    // Checkpoint log. Bar: <= 70k gas per anchor, consistency proof included. Fixed costs: 21k
-    // transaction base, 22.1k for one fresh storage slot, 2.1k per cold slot read, 1.6k for the
-    // event; each proof hash adds ~1k (512 calldata + one or two 196-gas SHA-256 calls), so at 1M
-    // entries a 13-14 hash proof stays under the bar and a 17-hash one (previous checkpoint 1,000
-    // entries back) does not. A checkpoint is (size, root): 64 + 256 = 320 new bits per anchor,
-    // more than one fresh slot holds, and a second fresh slot (+20k) is far over the bar. Keying
-    // the roots by size stores those 320 bits in one fresh slot, so:
-    //  - `_checkpointRoot[size]`: root of the checkpoint of log size `size`, the one fresh slot per
-    //    anchor. Sizes are unique and strictly increasing, so the key never collides. A stored root
-    //    is never zero (the first anchor refuses a zero root; later roots are SHA-256 outputs bound
-    //    by the consistency proof), so zero means "no checkpoint of that size".
+    // Checkpoint log. Bar: <= 70k gas per anchor, consistency proof included, at any log size.
+    // Fixed costs: 21k transaction base, 2.1k per cold slot read, 2.9k per rewrite of a slot read
+    // before, 1.9k for the event; each proof hash adds ~1k (512 calldata + one or two 196-gas
+    // SHA-256 calls), and a proof into a 1M-entry log has up to 21 hashes (~55k in all).
+    // Only the latest checkpoint is kept in storage. Keeping every root (one fresh slot per anchor,
+    // 22.1k) put long proofs over the bar (72.9k at 21 hashes); the storage is not what makes older
+    // checkpoints checkable:
+    //  - every anchor emits {CheckpointAnchored}(index, size, root), both topics indexed, so the
+    //    checkpoint of any index or size is one `eth_getLogs` away (`cast logs`), and
+    //  - {verifyCheckpoint} checks any (size, root) against the latest anchored checkpoint with an
+    //    RFC 9162 consistency proof, which on-chain consumers can call too. As every anchor was
+    //    checked consistent with the one before, an old checkpoint is consistent with the latest
+    //    exactly when it was part of the anchored history.
+    // Storage:
     //  - `_checkpointHead`: one slot, read once and written once per anchor: the checkpoint count
-    //    (uint32, bits 224..255; an anchor costs ~60k gas, so 2^32 of them are out of reach, and the
-    //    increment is checked anyway), the latest size (uint64, bits 160..223; it is also the key
-    //    of the previous root) and the primary anchorer (bits 0..159). The primary anchorer is
-    //    authorised by comparing `msg.sender` with the head that is read anyway, which saves the
-    //    cold `_anchorers` read (2.1k) on the common path; other anchorers still pay that read.
-    // Per anchor: head read + write (2.1k + 2.9k), previous root read (2.1k), root slot (22.1k).
-    // Checkpoints by index are not stored: the {CheckpointAnchored} events enumerate them (index,
-    // size, root), and the anchoring block is in the event and the receipt.
+    //    (uint32, bits 224..255; an anchor costs ~55k gas, so 2^32 of them are out of reach, and the
+    //    increment is checked anyway), the latest size (uint64, bits 160..223) and the primary
+    //    anchorer (bits 0..159). The primary anchorer is authorised by comparing `msg.sender` with
+    //    the head that is read anyway, which saves the cold `_anchorers` read (2.1k) on the common
+    //    path; other anchorers still pay that read.
+    //  - `_checkpointRoot`: root of the latest checkpoint, read (the consistency proof starts there)
+    //    and rewritten once per anchor. Never zero once set: the first anchor refuses a zero root;
+    //    later roots are SHA-256 outputs bound by the consistency proof.
+    // Per anchor: head read + write (2.1k + 2.9k), root read + write (2.1k + 2.9k).
     uint256 private _checkpointHead;
-    mapping(uint64 size => bytes32 root) private _checkpointRoot;
+    bytes32 private _checkpointRoot;
 
     // ----------------------------------------------------------------- events
 
@@ -132,7 +136,7 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     /// @param source The revoked signing address.
     event SourceRevoked(address indexed source);
 
-    // `enabled` and a checkpoint's `size` are not indexed: nobody filters on them, and topics cost gas.
+    // `enabled` is not indexed: nobody filters on it, and topics cost gas.
     /* solhint-disable gas-indexed-events */
     /// @notice `anchorer` may (or may no longer) anchor checkpoints.
     /// @param anchorer The account.
@@ -177,11 +181,12 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     /// @param reasonHash Commitment to the reason published off-chain.
     event SnapshotRetracted(bytes32 indexed datasetId, uint64 indexed version, address indexed by, bytes32 reasonHash);
 
-    /// @notice Checkpoint number `index` (from 0) of the ledger log was anchored.
+    /// @notice Checkpoint number `index` (from 0) of the ledger log was anchored. Only the latest
+    ///  checkpoint stays in storage: these events are the on-chain record of all the others.
     /// @param index Position of the checkpoint among the anchored ones.
     /// @param size Log size (number of entries) of the checkpoint.
     /// @param root RFC 9162 root of the log at that size.
-    event CheckpointAnchored(uint256 indexed index, uint64 size, bytes32 root);
+    event CheckpointAnchored(uint256 indexed index, uint64 indexed size, bytes32 root);
     /* solhint-enable gas-indexed-events */
 
     // ----------------------------------------------------------------- errors
@@ -210,7 +215,6 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     error InvalidConsistencyProof();
     error NoCheckpoint();
     error ZeroCheckpointRoot();
-    error CheckpointNotFound(uint64 size);
 
     // ------------------------------------------------------------ constructor
 
@@ -444,7 +448,7 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
                 if (size == previousSize) revert CheckpointSizeUnchanged(size);
                 revert CheckpointSizeDecreased(previousSize, size);
             }
-            if (!_isConsistent(previousSize, size, _checkpointRoot[previousSize], root, proof)) {
+            if (!_isConsistent(previousSize, size, _checkpointRoot, root, proof)) {
                 revert InvalidConsistencyProof();
             }
         }
@@ -463,11 +467,9 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
                 _checkpointHead.slot,
                 or(or(shl(COUNT_SHIFT, add(index, 1)), shl(SIZE_SHIFT, size)), and(head, PRIMARY_MASK))
             )
-            mstore(0x00, size)
-            mstore(0x20, _checkpointRoot.slot)
-            sstore(keccak256(0x00, 0x40), root) // _checkpointRoot[size] = root
-            mstore(0x20, root)
-            log2(0x00, 0x40, topic, index) // emit CheckpointAnchored(index, size, root)
+            sstore(_checkpointRoot.slot, root)
+            mstore(0x00, root)
+            log3(0x00, 0x20, topic, index, size) // emit CheckpointAnchored(index, size, root)
         }
     }
 
@@ -489,17 +491,23 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
             index = count - 1;
         }
         size = uint64(head >> SIZE_SHIFT);
-        root = _checkpointRoot[size];
+        root = _checkpointRoot;
     }
 
-    /// @notice Root of the anchored checkpoint of log size `size`. Reverts with {CheckpointNotFound}
-    ///  if no checkpoint of that size was anchored.
-    /// @dev Checkpoints by index, and the anchoring block, are in the {CheckpointAnchored} events.
-    /// @param size A log size.
-    /// @return root The checkpoint's root.
-    function checkpointRoot(uint64 size) external view returns (bytes32 root) {
-        root = _checkpointRoot[size];
-        if (root == bytes32(0)) revert CheckpointNotFound(size);
+    /// @notice Whether the log of `size` entries with root `root` is a prefix of the latest
+    ///  anchored checkpoint: RFC 9162 consistency from (`size`, `root`) to it. This is how an older
+    ///  checkpoint (or any log size) is checked against the chain, by anyone, with a proof from the
+    ///  log. Returns false (never reverts) when nothing is anchored or the proof does not verify;
+    ///  the latest checkpoint itself takes an empty proof.
+    /// @param size A log size, from 1 to the latest anchored one.
+    /// @param root The log's root at that size.
+    /// @param proof Consistency proof from `size` to the latest anchored size.
+    /// @return True if the proof is valid.
+    function verifyCheckpoint(uint64 size, bytes32 root, bytes32[] calldata proof) external view returns (bool) {
+        uint64 latestSize = uint64(_checkpointHead >> SIZE_SHIFT);
+        if (size == 0 || size > latestSize) return false;
+        if (size == latestSize) return proof.length == 0 && root == _checkpointRoot;
+        return _isConsistent(size, latestSize, root, _checkpointRoot, proof);
     }
 
     // ---------------------------------------------------- RFC 9162 verifiers

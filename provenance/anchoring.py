@@ -299,13 +299,12 @@ class AnchorWorker:
             else:
                 cp = s.get(CheckpointRow, row.checkpoint_pk)
                 assert cp is not None
-                root = self.client.checkpoint_root(cp.size)
-                if root is None:
-                    return None
-                # `size` is not an indexed topic: filter the registry's checkpoint events here
-                events = self.client.find_events("CheckpointAnchored", self.deploy_block)
-                matching = [e for e in events if e["args"]["size"] == cp.size]
-                event = matching[-1] if matching else None
+                # Only the latest checkpoint is in storage; the events record every anchored one.
+                event = self.client.find_event("CheckpointAnchored", self.deploy_block, size=cp.size)
+                if event is not None and bytes(event["args"]["root"]) != cp.root:
+                    raise ChainError(
+                        f"log size {cp.size} is anchored with another root", code="chain.conflict"
+                    )
         if event is None:
             return None
         return bytes(event["transactionHash"]), int(event["blockNumber"]), bytes(event["blockHash"])

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from provenance import bundle
 from provenance.checkpoint import LogSigner
 from provenance.config import Settings
-from provenance.errors import ConflictError, FormatError, InputError, SignatureError
+from provenance.errors import ConflictError, FormatError, InputError, NotFoundError, SignatureError
 from provenance.keys import load_source_key
 from provenance.manifest import (
     Domain,
@@ -441,6 +441,28 @@ class Ledger:
         if row is None or row.state not in ("mined", "confirmed") or row.tx_hash is None:
             return log, None, {"state": "pending", "mode": "checkpoint", "checkpointSize": cp.size}
         return log, _anchor_of(row, "checkpoint"), {**_state_of(row, "checkpoint"), "checkpointSize": cp.size}
+
+    def log_consistency(self, first: int, second: int) -> dict[str, Any]:
+        """RFC 9162 consistency proof between two sizes of the ledger log, up to the latest
+        checkpoint: with it, anyone checks an older checkpoint against the registry's latest one
+        (`verifyCheckpoint`), which is the only one the contract keeps in storage."""
+        with self.db.session() as s:
+            latest = self.log.latest_checkpoint(s)
+        if latest is None:
+            raise NotFoundError("no checkpoint yet", code="checkpoint.not-found")
+        if not 1 <= first <= second:
+            raise InputError("need 1 <= from <= to", code="input.bad-range")
+        if second > latest.size:
+            raise InputError(
+                f"log size {second} is beyond the latest checkpoint (size {latest.size})",
+                code="input.bad-range",
+            )
+        tree = self.log.tree(at_least=latest.size)
+        return {
+            "from": {"size": first, "root": "0x" + tree.root_at(first).hex()},
+            "to": {"size": second, "root": "0x" + tree.root_at(second).hex()},
+            "proof": ["0x" + h.hex() for h in tree.consistency_proof(first, second)],
+        }
 
     def consistency(self, name: str, old: int, new: int) -> dict[str, Any]:
         """RFC 9162 consistency proof that version ``new`` only appended to version ``old``."""

@@ -8,8 +8,9 @@
 - signature recovery, high-s / bad length / bad v / wrong chain id / wrong contract refused;
 - source, signer, version, retraction and checkpoint rules, including on-chain consistency proofs
   over many anchors by primary and non-primary anchorers, the primary-anchorer bookkeeping, the
-  checkpoint views (checkpointRoot by size, latestCheckpoint, checkpointCount), the checkpoint
-  count's overflow guard, and the revert reasons (custom errors).
+  checkpoint views (verifyCheckpoint against the latest for every earlier size, latestCheckpoint,
+  checkpointCount), the CheckpointAnchored log lookups by index and by size, the checkpoint count's
+  overflow guard, and the revert reasons (custom errors).
 
 Run by the test suite (tests/integration/chain/test_conformance.py); it prints one line per
 failed check and a final 'N passed, N failed' line, exiting 1 on any failure.
@@ -528,6 +529,18 @@ def check_anchor_refusals(
     )
 
 
+def check_verify_checkpoint(reg: Any, tree: Any, m: int, latest: int) -> tuple[bool, bool]:
+    """(verifyCheckpoint of size m against the latest, the same with a tampered proof or root)."""
+    proof = tree.consistency_proof(m, latest) if m != latest else []
+    ok = reg.functions.verifyCheckpoint(m, tree.root_at(m), proof).call()
+    bad = [reg.functions.verifyCheckpoint(m, sha256(tree.root_at(m)), proof).call()]
+    for k in range(len(proof)):
+        tampered = list(proof)
+        tampered[k] = sha256(tampered[k])
+        bad.append(reg.functions.verifyCheckpoint(m, tree.root_at(m), tampered).call())
+    return bool(ok), any(bad)
+
+
 def check_checkpoints(c: Checker, w3: Web3, reg: Any, owner: str, errors: dict[str, str]) -> None:
     err: Callable[[Any, str], str | None] = lambda fn, sender: revert_name(fn, sender, errors)  # noqa: E731
     primary: Callable[[], str] = lambda: str(reg.functions.primaryAnchorer().call())  # noqa: E731
@@ -535,9 +548,7 @@ def check_checkpoints(c: Checker, w3: Web3, reg: Any, owner: str, errors: dict[s
     stranger, third = accounts(w3)[6:8]
     c.check(err(reg.functions.latestCheckpoint(), stranger) == "NoCheckpoint", "no checkpoint yet")
     c.check(reg.functions.checkpointCount().call() == 0, "count 0")
-    c.check(
-        err(reg.functions.checkpointRoot(5), stranger) == "CheckpointNotFound", "checkpointRoot before any"
-    )
+    c.check(not reg.functions.verifyCheckpoint(5, tree.root_at(5), []).call(), "verifyCheckpoint before any")
     c.check(
         err(reg.functions.anchorCheckpoint(5, tree.root_at(5), []), owner) == "NotAnchorer",
         "owner is not an anchorer",
@@ -581,19 +592,32 @@ def check_checkpoints(c: Checker, w3: Web3, reg: Any, owner: str, errors: dict[s
         c.check((idx, size, bytes(root)) == (i, n, tree.root_at(n)), f"latest {i}")
         c.check(primary() == first, f"anchor {i} keeps the primary anchorer")
         for m in sizes[: i + 1]:
-            c.check(
-                bytes(reg.functions.checkpointRoot(m).call()) == tree.root_at(m),
-                f"checkpointRoot({m}) after {i}",
-            )
+            ok, forged = check_verify_checkpoint(reg, tree, m, n)
+            c.check(ok and not forged, f"verifyCheckpoint({m}) after {i}")
     c.check(
         err(reg.functions.anchorCheckpoint(5, tree.root_at(5), []), first) == "CheckpointSizeDecreased",
         "a later checkpoint without proof is not a first one",
     )
-    for m in (0, 1, 2, 6, 7, 10, 99, 254, 301, 2**64 - 1):
-        assert m not in sizes
+    # Older checkpoints live in the logs: one eth_getLogs by index or by size finds each.
+    for i, m in enumerate(sizes):
+        by_size = reg.events.CheckpointAnchored().get_logs(from_block=0, argument_filters={"size": m})
+        by_index = reg.events.CheckpointAnchored().get_logs(from_block=0, argument_filters={"index": i})
         c.check(
-            err(reg.functions.checkpointRoot(m), stranger) == "CheckpointNotFound",
-            f"checkpointRoot({m}) unknown",
+            [(e["args"]["index"], bytes(e["args"]["root"])) for e in by_size + by_index]
+            == [(i, tree.root_at(m))] * 2,
+            f"CheckpointAnchored log of size {m} / index {i}",
+        )
+    # Sizes never anchored: any log size up to the latest verifies with a consistency proof; the
+    # empty log and sizes past the latest never do.
+    for m in (1, 2, 6, 7, 10, 99, 254):
+        assert m not in sizes
+        ok, forged = check_verify_checkpoint(reg, tree, m, sizes[-1])
+        none = reg.events.CheckpointAnchored().get_logs(from_block=0, argument_filters={"size": m})
+        c.check(ok and not forged and not none, f"verifyCheckpoint({m}), never anchored")
+    for m in (0, 301, 2**64 - 1):
+        c.check(
+            not reg.functions.verifyCheckpoint(m, tree.root_at(min(m, 320)), []).call(),
+            f"verifyCheckpoint({m}) refused",
         )
 
     # Primary-anchorer bookkeeping once checkpoints exist; setAnchorer must keep count and size.
@@ -639,7 +663,7 @@ def check_checkpoints(c: Checker, w3: Web3, reg: Any, owner: str, errors: dict[s
     )
     for who, m in ((third, 305), (first, 310)):
         send(reg.functions.anchorCheckpoint(m, tree.root_at(m), tree.consistency_proof(n, m)), who)
-        c.check(bytes(reg.functions.checkpointRoot(m).call()) == tree.root_at(m), f"anchor {m} by {who[:8]}")
+        c.check(reg.functions.verifyCheckpoint(m, tree.root_at(m), []).call(), f"anchor {m} by {who[:8]}")
         n = m
     c.check(primary() == third, "primary kept across anchors")
     count = len(sizes) + 3

@@ -386,13 +386,11 @@ class RegistryClient:
             raise
         return CheckpointRecord(int(index), int(size), bytes(root))
 
-    def checkpoint_root(self, size: int, block: int | str = "latest") -> bytes | None:
-        try:
-            return bytes(self._call(self.contract.functions.checkpointRoot(size), block))
-        except ContractRevert as e:
-            if e.error == "CheckpointNotFound":
-                return None
-            raise
+    def verify_checkpoint(
+        self, size: int, root: bytes, proof: list[bytes], block: int | str = "latest"
+    ) -> bool:
+        """Whether (``size``, ``root``) is a prefix of the latest anchored checkpoint (at ``block``)."""
+        return bool(self._call(self.contract.functions.verifyCheckpoint(size, root, proof), block))
 
     def verify_inclusion(
         self, root: bytes, size: int, index: int, leaf_hash: bytes, proof: list[bytes]

@@ -1,8 +1,8 @@
 """Checking a bundle's anchor against the chain, through any JSON-RPC endpoint.
 
 Everything is read from the chain and recomputed; nothing from our service is trusted. A
-third party can run the same reads with `cast`: `snapshotOf`, `checkpointRoot`, `sourceStatus`,
-`eth_getTransactionReceipt` and the block number.
+third party can run the same reads with `cast`: `snapshotOf`, `latestCheckpoint`, `sourceStatus`,
+`eth_getTransactionReceipt` (with its `CheckpointAnchored` log) and the block number.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class ChainVerifier:
         anchor_check = (
             self._direct(client, bundle, receipt)
             if anchor.mode == "direct"
-            else self._checkpoint(client, checkpoint, receipt)
+            else self._checkpoint(client, checkpoint, receipt, anchor.checkpoint_index)
         )
         return ChainFacts(anchor_check, self._confirmations(client, anchor.block_number), source)
 
@@ -118,26 +118,49 @@ class ChainVerifier:
             f"direct: registry {client.address} holds the root since block {record.block_number}",
         )
 
-    def _checkpoint(self, client: RegistryClient, checkpoint: Checkpoint | None, receipt: object) -> Check:
+    def _checkpoint(
+        self, client: RegistryClient, checkpoint: Checkpoint | None, receipt: object, index: int | None
+    ) -> Check:
+        """The receipt's event anchored this checkpoint; the registry's history still covers it.
+
+        The registry keeps only its latest checkpoint in storage (older ones are in the events),
+        and it accepted every anchor only with a consistency proof from the one before: the event
+        in a canonical receipt plus a latest size at least as large is the whole evidence.
+        """
         if checkpoint is None:
             return _bad("anchor", "anchor.no-checkpoint", "checkpoint mode needs a verified checkpoint")
-        root = client.checkpoint_root(checkpoint.size)
-        if root is None:
-            return _bad("anchor", "anchor.not-found", f"no checkpoint of size {checkpoint.size} is anchored")
-        if root != checkpoint.root:
+        events = client.events("CheckpointAnchored", receipt)
+        sizes = [e for e in events if e["size"] == checkpoint.size]
+        if not sizes:
+            return _bad("anchor", "anchor.event-missing", "the transaction did not anchor this checkpoint")
+        event = next((e for e in sizes if bytes(e["root"]) == checkpoint.root), None)
+        if event is None:
             return _bad(
                 "anchor",
                 "anchor.root-mismatch",
-                f"the registry holds root {root.hex()} for log size {checkpoint.size}",
+                f"the registry anchored root {bytes(sizes[0]['root']).hex()} for log size {checkpoint.size}",
             )
-        events = client.events("CheckpointAnchored", receipt)
-        if not any(e["size"] == checkpoint.size and bytes(e["root"]) == checkpoint.root for e in events):
-            return _bad("anchor", "anchor.event-missing", "the transaction did not anchor this checkpoint")
+        if index is not None and event["index"] != index:
+            return _bad(
+                "anchor",
+                "anchor.index-mismatch",
+                f"the registry anchored log size {checkpoint.size} as checkpoint {event['index']}, "
+                f"not {index}",
+            )
+        latest = client.latest_checkpoint()
+        if latest is None or latest.size < checkpoint.size:
+            # Cannot happen on a canonical chain (sizes never shrink): the RPC is inconsistent.
+            return _bad(
+                "anchor",
+                "anchor.not-found",
+                f"the registry's latest checkpoint is below log size {checkpoint.size}",
+            )
         return Check(
             "anchor",
             Status.VALID,
             "",
-            f"checkpoint: registry {client.address} holds log size {checkpoint.size}",
+            f"checkpoint: registry {client.address} anchored log size {checkpoint.size} as checkpoint "
+            f"{event['index']} (its latest checkpoint: size {latest.size})",
         )
 
     def _confirmations(self, client: RegistryClient, block_number: int) -> Check:

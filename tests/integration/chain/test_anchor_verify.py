@@ -62,6 +62,24 @@ def test_checkpoint_anchor_verifies(env: Env) -> None:
     assert v.check("anchor").reason == "anchor.root-mismatch"
     assert v.check("log-inclusion").status is Status.INVALID
 
+    # A later anchor replaces the stored root: the size-7 bundle still verifies, by its own
+    # transaction's event, and the registry's history (latest size 11) covers it.
+    later, _ = f.ledger_log(snap, other_log_entries=10)
+    assert later.root_at(7) == log.root
+    r2 = env.reg.anchor_checkpoint(later.size, later.root, later.consistency_proof(7), env.anchorer)
+    v = verify(env, doc)
+    assert v.status == "valid", v.to_json()
+    assert "as checkpoint 0 (its latest checkpoint: size 11)" in v.check("anchor").detail
+    # pointing at the later transaction, or naming another checkpoint index, is refused
+    wrong = copy.deepcopy(doc)
+    wrong["anchor"].update(
+        txHash="0x" + r2.tx_hash.hex(), blockNumber=r2.block_number, blockHash="0x" + r2.block_hash.hex()
+    )
+    assert verify(env, wrong).check("anchor").reason == "anchor.event-missing"
+    wrong = copy.deepcopy(doc)
+    wrong["anchor"]["checkpointIndex"] = 1
+    assert verify(env, wrong).check("anchor").reason == "anchor.index-mismatch"
+
 
 def test_confirmations_pending_then_final(env: Env) -> None:
     _, doc = direct(env, "tm/confirm")

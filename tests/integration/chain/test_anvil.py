@@ -115,6 +115,41 @@ def test_cast_verifies_python_proofs(anvil_env: Env) -> None:
     assert out.splitlines()[0] == "0x" + snap.manifest.root.hex()
 
 
+def test_cast_checks_checkpoints_against_the_registry(anvil_env: Env) -> None:
+    """Only the latest checkpoint is in storage: an older one is checked with cast either by its
+    log (`cast logs`, by size topic) or by a consistency proof to the latest (`verifyCheckpoint`)."""
+    env = anvil_env
+    url = env.backend.node.url  # type: ignore[attr-defined]
+    log = MerkleTree.from_leaf_inputs([f"entry-{i}".encode() for i in range(1000)])
+    env.reg.anchor_checkpoint(400, log.root_at(400), [], env.anchorer)
+    env.reg.anchor_checkpoint(1000, log.root, log.consistency_proof(400, 1000), env.anchorer)
+    sig = "verifyCheckpoint(uint64,bytes32,bytes32[])(bool)"
+
+    def call(size: int, root: bytes, path: list[bytes]) -> str:
+        hashes = "[" + ",".join("0x" + h.hex() for h in path) + "]"
+        return cast("call", env.reg.address, sig, str(size), "0x" + root.hex(), hashes, "--rpc-url", url)
+
+    proof = log.consistency_proof(400, 1000)
+    assert call(400, log.root_at(400), proof) == "true"
+    assert call(1000, log.root, []) == "true"
+    assert call(400, log.root_at(401), proof) == "false"
+    assert call(400, log.root_at(400), [*proof[:-1], bytes(32)]) == "false"
+    out = cast(
+        "logs",
+        "--address",
+        env.reg.address,
+        "--from-block",
+        "0",
+        "CheckpointAnchored(uint256 indexed,uint64 indexed,bytes32)",
+        "",  # any index
+        "400",
+        "--rpc-url",
+        url,
+    )
+    assert out.count("transactionHash") == 1
+    assert log.root_at(400).hex() in out and log.root.hex() not in out
+
+
 def test_state_persists_across_node_restarts(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     node = AnvilNode(state_file=state)

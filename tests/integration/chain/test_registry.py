@@ -204,14 +204,30 @@ def test_checkpoints_append_only(env: Env) -> None:
         assert revert_of(
             lambda forged=forged, proof=proof: reg.anchor_checkpoint(size, forged.root, proof, a)
         ) == ("InvalidConsistencyProof")
+        assert not reg.verify_checkpoint(size, log.root_at(size), [])  # not anchored yet
         reg.anchor_checkpoint(size, log.root_at(size), proof, a)
-        assert reg.checkpoint_root(size) == log.root_at(size)
+        event = reg.find_event("CheckpointAnchored", 0, size=size)
+        assert bytes(event["args"]["root"]) == log.root_at(size)
+        assert reg.verify_checkpoint(size, log.root_at(size), [])
+        assert not reg.verify_checkpoint(size, forged.root, [])
         prev = size
     latest = reg.latest_checkpoint()
     assert latest is not None
     assert (latest.index, latest.size, latest.root) == (7, 300, log.root)
     assert reg.checkpoint_count() == 8
-    assert reg.checkpoint_root(7) is None
+    assert reg.find_event("CheckpointAnchored", 0, size=7) is None
+    assert reg.find_event("CheckpointAnchored", 0, index=4)["args"]["size"] == 64
+    # Only the latest root is stored; any log size, anchored or not, is checked against it with
+    # a consistency proof, and a forged history or a wrong proof is refused.
+    for m in (1, 5, 7, 64, 299):
+        proof = log.consistency_proof(m, 300)
+        assert reg.verify_checkpoint(m, log.root_at(m), proof)
+        assert not reg.verify_checkpoint(m, hash_leaf(b"forged"), proof)
+        assert not reg.verify_checkpoint(m, log.root_at(m), proof[:-1])
+        assert not reg.verify_checkpoint(m, log.root_at(m), [*proof[:-1], b"\x00" * 32])
+    assert not reg.verify_checkpoint(0, EMPTY_ROOT, [])
+    assert not reg.verify_checkpoint(301, log.root, [])
+    assert not reg.verify_checkpoint(300, log.root, [log.root])
     # disabling the anchorer takes effect at once
     reg.set_anchorer(a.address, False, env.owner)
     assert revert_of(lambda: reg.anchor_checkpoint(301, b"\x01" * 32, [b"\x02" * 32], a)) == "NotAnchorer"

@@ -97,6 +97,46 @@ def test_ingest_idempotency_conflicts_and_consistency(server: Server) -> None:
     assert server.post("/v1/verify", content=json.dumps(body["bundle"])).json()["status"] == "valid"
 
 
+def test_log_consistency_links_older_checkpoints_to_the_latest(server: Server) -> None:
+    """The registry keeps only the latest checkpoint; this proof is what links an older one to it."""
+    server.post(
+        "/v1/datasets", headers=ADMIN, json={"name": "tm/log", "key": ["symbol"], "signingKey": "dev-source"}
+    )
+    for csv in (CSV_V1, CSV_V2):
+        r = server.post("/v1/datasets/tm/log/versions?format=csv", headers=ADMIN, content=csv)
+        assert r.status_code == 201, r.text
+        # each version lands in its own checkpoint (the test server checkpoints every 0.3 s)
+        size = r.json()["logIndex"] + 1
+        server.wait_for("/v1/checkpoints?limit=1", lambda cps, n=size: cps and cps[0]["size"] >= n)
+    cps = server.get("/v1/checkpoints").json()
+    old, new = min(cps, key=lambda c: c["size"]), max(cps, key=lambda c: c["size"])
+    assert old["size"] < new["size"]
+    c = server.get(f"/v1/log/consistency?from={old['size']}&to={new['size']}").json()
+    assert (c["from"]["root"], c["to"]["root"]) == (old["root"], new["root"])
+    verify_consistency(
+        old["size"],
+        new["size"],
+        bytes.fromhex(old["root"][2:]),
+        bytes.fromhex(new["root"][2:]),
+        [bytes.fromhex(h[2:]) for h in c["proof"]],
+    )
+    same = server.get(f"/v1/log/consistency?from={new['size']}&to={new['size']}").json()
+    assert same["proof"] == []
+    latest = server.get("/v1/checkpoints/latest").json()["size"]
+    for query, code in [
+        ("from=0&to=1", "input.bad-range"),
+        (f"from={new['size']}&to={old['size']}", "input.bad-range"),
+        (f"from=1&to={latest + 1}", "input.bad-range"),
+        ("from=1", "request.invalid"),
+        ("from=x&to=1", "request.invalid"),
+        (f"from=1&to={2**70}", "input.bad-range"),
+    ]:
+        r = server.get(f"/v1/log/consistency?{query}")
+        assert (r.status_code, r.json()["code"]) == (422, code), (query, r.text)
+    r = server.get(f"/v1/log/consistency?from=1&to={latest + 1}")
+    assert r.json()["detail"] == f"log size {latest + 1} is beyond the latest checkpoint (size {latest})"
+
+
 def test_bad_requests_get_clear_errors_and_damage_nothing(server: Server) -> None:
     server.post(
         "/v1/datasets", headers=ADMIN, json={"name": "tm/bad", "key": ["symbol"], "signingKey": "dev-source"}
