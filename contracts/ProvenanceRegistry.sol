@@ -531,10 +531,13 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
         // Closed form of the RFC 9162 loop (as in transparency-dev/merkle): below the level where
         // the paths of leaf `index` and of the last leaf part, there are `inner` siblings, each on
         // the side that bit of `index` says; above it, one left sibling per set bit of `index`.
-        (uint256 inner, uint256 border) = _pathShape(index, size - 1);
+        uint256 last;
+        unchecked {
+            last = size - 1; // size > index >= 0
+        }
+        (uint256 inner, uint256 border) = _pathShape(index, last);
         if (proof.length != inner + border) return false;
-        (bytes32 r, bool ok) = _foldInclusionPath(leafHash, index, inner, proof);
-        return ok && r == root;
+        return _foldInclusionPath(leafHash, index, inner, proof) == root;
     }
 
     /// @notice RFC 9162 §2.1.4.2: whether tree (`size2`, `root2`) extends tree (`size1`, `root1`).
@@ -618,36 +621,21 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
         bytes32 root2,
         bytes32[] calldata proof
     ) private view returns (bool ok) {
+        uint256 width;
+        uint256 mask;
+        uint256 lastMask;
+        unchecked {
+            width = size1 & (0 - size1); // lowest set bit of size1: the seed's width
+            mask = (size1 - 1) / width; // leaf size1 - 1, counted in subtrees of that width
+            lastMask = (size2 - 1) / width;
+        }
+        // The path from the seed is that of leaf `mask` in a tree whose last leaf is `lastMask`.
+        (uint256 inner, uint256 border) = _pathShape(mask, lastMask);
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
-            let width := and(size1, sub(0, size1)) // lowest set bit of size1: the seed's width
-            let mask := div(sub(size1, 1), width) // leaf size1 - 1, counted in subtrees of that width
-            // inner = bit length of mask ^ lastMask (levels below the split), branchless
-            let x := xor(mask, div(sub(size2, 1), width))
-            let inner := shl(5, gt(x, 0xffffffff))
-            x := shr(inner, x)
-            let step := shl(4, gt(x, 0xffff))
-            x := shr(step, x)
-            inner := or(inner, step)
-            step := shl(3, gt(x, 0xff))
-            x := shr(step, x)
-            inner := or(inner, step)
-            step := shl(2, gt(x, 0xf))
-            x := shr(step, x)
-            inner := or(inner, step)
-            step := shl(1, gt(x, 0x3))
-            x := shr(step, x)
-            inner := or(inner, step)
-            step := gt(x, 0x1)
-            inner := add(or(inner, step), shr(step, x))
-            // border = set bits of mask above `inner` (SWAR popcount of a 64-bit value)
-            x := shr(inner, mask)
-            x := sub(x, and(shr(1, x), 0x5555555555555555))
-            x := add(and(x, 0x3333333333333333), and(shr(2, x), 0x3333333333333333))
-            x := and(add(x, shr(4, x)), 0x0f0f0f0f0f0f0f0f)
             let seedInProof := lt(width, size1)
             // proof = [seed if not root1] ++ inner siblings ++ border siblings
-            if eq(proof.length, add(add(seedInProof, inner), and(shr(56, mul(x, 0x0101010101010101)), 0xff))) {
+            if eq(proof.length, add(add(seedInProof, inner), border)) {
                 let b := mload(0x40)
                 mstore8(b, 0x01)
                 mstore8(add(b, 0x41), 0x01)
@@ -703,35 +691,56 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     /// @dev Folds an inclusion path into `r` (see {verifyInclusion}); requires the length checked.
     ///  One 65-byte buffer holds 0x01 || left || right for every SHA-256 precompile call; each hash
     ///  is written straight into the half where the next step needs it, so `r` never leaves memory.
-    ///  A failing call (only possible out of gas) makes `ok` false: fail closed.
+    ///  `t` is the side bits shifted left by 5, so `and(t, 0x20)` is the offset of the current hash
+    ///  (0x20, the right half, when its sibling is on the left) with no shift per step; the loop is
+    ///  unrolled four times (after 0-3 single steps) because its control flow cost as much as a
+    ///  third of the hashing. The calls' results need no check, as in {_isConsistent}: the
+    ///  precompile fails only out of gas, and then the caller is left too little gas to finish.
     function _foldInclusionPath(
         bytes32 leaf,
         uint256 index,
         uint256 inner,
         bytes32[] calldata path
-    ) private view returns (bytes32 r, bool ok) {
+    ) private view returns (bytes32 r) {
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let buf := mload(0x40)
             mstore8(buf, 0x01)
-            let halves := add(buf, 0x01) // left half; the right half is 0x20 further
-            // Bit i of `sides` set: sibling i is on the left. Below `inner` that is bit i of index;
-            // from `inner` up all bits are set: the border's siblings are all on the left, and the
-            // set bit past the last sibling puts the result in the right half.
-            let sides := or(index, shl(inner, not(0)))
-            mstore(add(halves, shl(5, and(sides, 1))), leaf)
-            ok := 1
+            let left := add(buf, 0x01)
+            let right := add(buf, 0x21)
+            // Bit i of the side bits set: sibling i is on the left. Below `inner` that is bit i of
+            // index; from `inner` up all bits are set: the border's siblings are all on the left,
+            // and the set bit past the last sibling puts the result in the right half.
+            let t := shl(5, or(index, shl(inner, not(0))))
+            mstore(add(left, and(t, 0x20)), leaf)
+            let p := path.offset
+            let end := add(p, shl(5, path.length))
             for {
-                let p := path.offset
-                let end := add(p, shl(5, path.length))
-            } lt(p, end) {
+                let head := add(p, shl(5, and(path.length, 3)))
+            } lt(p, head) {
                 p := add(p, 0x20)
             } {
-                mstore(add(halves, shl(5, iszero(and(sides, 1)))), calldataload(p))
-                sides := shr(1, sides)
-                ok := and(ok, staticcall(gas(), 0x02, buf, 0x41, add(halves, shl(5, and(sides, 1))), 0x20))
+                mstore(sub(right, and(t, 0x20)), calldataload(p))
+                t := shr(1, t)
+                pop(staticcall(gas(), 0x02, buf, 0x41, add(left, and(t, 0x20)), 0x20))
             }
-            r := mload(add(halves, 0x20))
+            for {} lt(p, end) {
+                p := add(p, 0x80)
+            } {
+                mstore(sub(right, and(t, 0x20)), calldataload(p))
+                t := shr(1, t)
+                pop(staticcall(gas(), 0x02, buf, 0x41, add(left, and(t, 0x20)), 0x20))
+                mstore(sub(right, and(t, 0x20)), calldataload(add(p, 0x20)))
+                t := shr(1, t)
+                pop(staticcall(gas(), 0x02, buf, 0x41, add(left, and(t, 0x20)), 0x20))
+                mstore(sub(right, and(t, 0x20)), calldataload(add(p, 0x40)))
+                t := shr(1, t)
+                pop(staticcall(gas(), 0x02, buf, 0x41, add(left, and(t, 0x20)), 0x20))
+                mstore(sub(right, and(t, 0x20)), calldataload(add(p, 0x60)))
+                t := shr(1, t)
+                pop(staticcall(gas(), 0x02, buf, 0x41, add(left, and(t, 0x20)), 0x20))
+            }
+            r := mload(right)
         }
     }
 
@@ -741,33 +750,24 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     function _pathShape(uint256 index, uint256 lastIndex) private pure returns (uint256 inner, uint256 border) {
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
-            // inner = bit length of index ^ lastIndex (binary search)
+            // inner = bit length of index ^ lastIndex, branchless
             let x := xor(index, lastIndex)
-            if gt(x, 0xffffffff) {
-                x := shr(32, x)
-                inner := 32
-            }
-            if gt(x, 0xffff) {
-                x := shr(16, x)
-                inner := add(inner, 16)
-            }
-            if gt(x, 0xff) {
-                x := shr(8, x)
-                inner := add(inner, 8)
-            }
-            if gt(x, 0xf) {
-                x := shr(4, x)
-                inner := add(inner, 4)
-            }
-            if gt(x, 0x3) {
-                x := shr(2, x)
-                inner := add(inner, 2)
-            }
-            if gt(x, 0x1) {
-                x := shr(1, x)
-                inner := add(inner, 1)
-            }
-            inner := add(inner, x)
+            inner := shl(5, gt(x, 0xffffffff))
+            x := shr(inner, x)
+            let step := shl(4, gt(x, 0xffff))
+            x := shr(step, x)
+            inner := or(inner, step)
+            step := shl(3, gt(x, 0xff))
+            x := shr(step, x)
+            inner := or(inner, step)
+            step := shl(2, gt(x, 0xf))
+            x := shr(step, x)
+            inner := or(inner, step)
+            step := shl(1, gt(x, 0x3))
+            x := shr(step, x)
+            inner := or(inner, step)
+            step := gt(x, 0x1)
+            inner := add(or(inner, step), shr(step, x))
             // border = number of set bits of index >> inner (SWAR popcount)
             x := shr(inner, index)
             x := sub(x, and(shr(1, x), 0x5555555555555555))

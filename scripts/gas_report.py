@@ -238,6 +238,17 @@ def make_manifest(name: str, version: int, parents: Sequence[dict[str, Any]] = (
 CHECKPOINT_BAR = 70_000
 SNAPSHOT_BAR = 90_000
 INCLUSION_BAR = 40_000
+# anvil's hardfork names before Prague, the fork that brought the EIP-7623 calldata floor
+PRE_PRAGUE = {
+    "frontier", "homestead", "dao", "tangerine", "spuriousdragon", "byzantium", "constantinople",
+    "petersburg", "istanbul", "muirglacier", "berlin", "london", "arrowglacier", "grayglacier",
+    "paris", "merge", "shanghai", "cancun",
+}  # fmt: skip
+
+
+def before_prague(hardfork: str | None) -> bool:
+    """Whether anvil's ``--hardfork`` value names a fork without the calldata floor (None: latest)."""
+    return hardfork is not None and hardfork.lower().replace("-", "").replace("_", "") in PRE_PRAGUE
 
 
 def calldata_costs(data: bytes) -> tuple[int, int]:
@@ -419,7 +430,9 @@ def execution_gas(w3: Web3, to: str, data: str) -> int:
     return int(steps[0]["gas"]) - (int(steps[-1]["gas"]) - int(steps[-1]["gasCost"]))
 
 
-def measure_inclusion(w3: Web3, reg: Any, tree: MerkleTree, rows: list[dict[str, Any]]) -> None:
+def measure_inclusion(
+    w3: Web3, reg: Any, tree: MerkleTree, rows: list[dict[str, Any]], *, calldata_floor: bool = True
+) -> None:
     """verifyInclusion of a 20-level proof, as estimate_gas of the eth_call and execution only.
 
     Since Prague (EIP-7623) a transaction pays at least the calldata floor, 21,000 + 10 per token
@@ -428,7 +441,8 @@ def measure_inclusion(w3: Web3, reg: Any, tree: MerkleTree, rows: list[dict[str,
     intrinsic" would not be the execution cost. The execution-only row is therefore measured from
     a debug_traceCall step log, and checked against the transaction gas formula:
     estimate = max(intrinsic + execution, floor), intrinsic = 21,000 + 4 per zero byte + 16 per
-    other byte of calldata.
+    other byte of calldata. Before Prague (`calldata_floor=False`, e.g. `--hardfork cancun`) there
+    is no floor and the estimate must be intrinsic + execution exactly.
     """
     n = 1_000_000
     index = 123_456
@@ -442,12 +456,13 @@ def measure_inclusion(w3: Web3, reg: Any, tree: MerkleTree, rows: list[dict[str,
     standard, floor = calldata_costs(bytes.fromhex(data[2:]))
     intrinsic = 21_000 + standard
     execution = execution_gas(w3, reg.address, data)
-    formula = max(intrinsic + execution, floor)
+    formula = max(intrinsic + execution, floor) if calldata_floor else intrinsic + execution
     # anvil's estimate can exceed gas used when the 63/64 call rule needs headroom; never less.
     assert gas >= formula, (gas, intrinsic, execution, floor)
     rows.append(
         {
-            "op": f"verifyInclusion 20 levels (estimate_gas; calldata {standard:,}, 7623 floor {floor:,})",
+            "op": f"verifyInclusion 20 levels (estimate_gas; calldata {standard:,}, "
+            + (f"7623 floor {floor:,})" if calldata_floor else "no 7623 floor on this fork)"),
             "gas": gas,
             "bar": INCLUSION_BAR,
         }
@@ -470,7 +485,7 @@ def measure_inclusion(w3: Web3, reg: Any, tree: MerkleTree, rows: list[dict[str,
         {
             "op": "verifyInclusion 20 levels, intrinsic + execution (what a pre-7623 chain charges)",
             "gas": intrinsic + execution,
-            "bar": None,
+            "bar": INCLUSION_BAR,
         }
     )
 
@@ -504,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.cadence:
             measure_cadence(w3, reg, anchorer, tree, args.cadence, rows)
         measure_snapshots(w3, reg, owner, rows)
-        measure_inclusion(w3, reg, tree, rows)
+        measure_inclusion(w3, reg, tree, rows, calldata_floor=not before_prague(args.hardfork))
         node = w3.client_version
 
     width = max(len(r["op"]) for r in rows)

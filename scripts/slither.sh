@@ -17,6 +17,9 @@ if [ ! -x "$VENV/bin/slither" ]; then
 fi
 export XDG_CACHE_HOME="$PWD/.cache/xdg/cache" XDG_CONFIG_HOME="$PWD/.cache/xdg/config" \
     XDG_DATA_HOME="$PWD/.cache/xdg/data" HARDHAT_DISABLE_TELEMETRY_PROMPT=true
+# Clean first: after a contract edit Hardhat keeps the old build-info beside the new one, and
+# Slither would analyse (and report) both versions.
+npx --no-install hardhat clean
 npx --no-install hardhat compile --quiet
 exec "$VENV/bin/slither" . \
     --compile-force-framework hardhat --hardhat-ignore-compile \
