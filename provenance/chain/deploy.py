@@ -104,6 +104,9 @@ def attach(w3: Web3, deployment: Deployment, transactor: Transactor | None = Non
         )
     if not registry_artifact().matches_deployed(code):
         raise ChainError(
-            f"the code at {client.address} is not this ProvenanceRegistry build", code="chain.code-mismatch"
+            f"the code at {client.address} on chain {deployment.chain_id} is not this ProvenanceRegistry "
+            "build (another contract, or an earlier version of ours): deploy this one with "
+            "`provenance chain deploy`, or for a local dev chain start from an empty data directory",
+            code="chain.code-mismatch",
         )
     return client

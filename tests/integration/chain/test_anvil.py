@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from web3.types import RPCEndpoint
 
 from provenance import bundle
 from provenance.bundle import Anchor, Policy
@@ -16,7 +18,7 @@ from provenance.chain.backends import AnvilBackend, AnvilNode, rpc_web3
 from provenance.chain.deploy import attach, deploy
 from provenance.chain.registry import RegistryClient, Transactor
 from provenance.chain.verifier import ChainVerifier
-from provenance.errors import RpcUnavailable
+from provenance.errors import ChainError, RpcUnavailable
 from provenance.merkle import MerkleTree, hash_leaf
 from tests import factories as f
 from tests.integration.chain.conftest import Env, make_env
@@ -164,6 +166,25 @@ def test_state_persists_across_node_restarts(tmp_path: Path) -> None:
         assert restored.source_status(backend.accounts[2].address) == 1
     finally:
         again.close()
+
+
+def test_attach_refuses_missing_or_foreign_code() -> None:
+    """A recorded deployment whose code is gone (fresh chain) or not this build (e.g. the earlier
+    registry that stored every checkpoint root) is refused with a typed error, never used."""
+    backend = AnvilBackend(AnvilNode())
+    try:
+        client, deployment = deploy(backend.w3, backend.accounts[0])
+        empty = dataclasses.replace(deployment, address="0x" + "42" * 20)
+        with pytest.raises(ChainError) as e:
+            attach(backend.w3, empty)
+        assert e.value.code == "chain.no-code"
+        backend.w3.provider.make_request(RPCEndpoint("anvil_setCode"), [client.address, "0x6000600055"])
+        with pytest.raises(ChainError) as e:
+            attach(backend.w3, deployment)
+        assert e.value.code == "chain.code-mismatch"
+        assert "earlier version" in e.value.message and "provenance chain deploy" in e.value.message
+    finally:
+        backend.close()
 
 
 def test_rpc_outage_is_a_typed_error(tmp_path: Path) -> None:
