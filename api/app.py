@@ -368,6 +368,7 @@ def _anchor_json(r: Anchor | None) -> dict[str, Any] | None:
         "txHash": "0x" + bytes(r.tx_hash).hex() if r.tx_hash else None,
         "blockNumber": r.block_number,
         "blockHash": "0x" + bytes(r.block_hash).hex() if r.block_hash else None,
+        "checkpointIndex": r.checkpoint_index,
         "confirmations": r.confirmations,
         "resubmissions": r.resubmissions,
         "lastError": r.last_error,

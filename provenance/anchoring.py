@@ -159,6 +159,7 @@ class AnchorWorker:
                 tx_hash=existing[0],
                 block_number=existing[1],
                 block_hash=existing[2],
+                checkpoint_index=existing[3],
                 raw_tx=None,
             )
             return
@@ -208,11 +209,16 @@ class AnchorWorker:
         if receipt["status"] != 1:
             self._set(row, "queued", raw_tx=None, tx_hash=None, last_error="transaction reverted")
             return
+        index = None
+        if row.kind == "checkpoint":
+            events = self.client.events("CheckpointAnchored", receipt)
+            index = int(events[0]["index"]) if events else None
         self._set(
             row,
             "mined",
             block_number=int(receipt["blockNumber"]),
             block_hash=bytes(receipt["blockHash"]),
+            checkpoint_index=index,
             confirmations=1,
             last_error=None,
         )
@@ -234,6 +240,7 @@ class AnchorWorker:
                 tx_hash=None,
                 block_number=None,
                 block_hash=None,
+                checkpoint_index=None,
                 confirmations=0,
                 resubmissions=row.resubmissions + 1,
                 last_error="dropped by a reorg",
@@ -278,7 +285,8 @@ class AnchorWorker:
         proof = self.ledger.log.tree().consistency_proof(base, cp.size) if base else []
         return functions.anchorCheckpoint(cp.size, bytes(cp.root), proof)
 
-    def _already_on_chain(self, row: Anchor) -> tuple[bytes, int, bytes] | None:
+    def _already_on_chain(self, row: Anchor) -> tuple[bytes, int, bytes, int | None] | None:
+        """(tx hash, block number, block hash, checkpoint index) of the anchor if it landed."""
         db = self.ledger.db
         with db.session() as s:
             if row.kind == "direct":
@@ -307,7 +315,8 @@ class AnchorWorker:
                     )
         if event is None:
             return None
-        return bytes(event["transactionHash"]), int(event["blockNumber"]), bytes(event["blockHash"])
+        index = int(event["args"]["index"]) if row.kind == "checkpoint" else None
+        return bytes(event["transactionHash"]), int(event["blockNumber"]), bytes(event["blockHash"]), index
 
 
 def _aware(value: datetime) -> datetime:

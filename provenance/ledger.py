@@ -534,7 +534,13 @@ class Ledger:
 def _anchor_of(row: AnchorRow, mode: str) -> bundle.Anchor:
     assert row.tx_hash is not None and row.block_hash is not None and row.block_number is not None
     return bundle.Anchor(
-        mode, row.chain_id, row.contract, bytes(row.tx_hash), row.block_number, bytes(row.block_hash)
+        mode,
+        row.chain_id,
+        row.contract,
+        bytes(row.tx_hash),
+        row.block_number,
+        bytes(row.block_hash),
+        row.checkpoint_index if mode == "checkpoint" else None,
     )
 
 

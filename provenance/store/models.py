@@ -169,6 +169,8 @@ class Anchor(Base):
     tx_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     block_number: Mapped[int | None] = mapped_column(BigInteger)
     block_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # index of the CheckpointAnchored log (checkpoint anchors): how auditors find it on-chain
+    checkpoint_index: Mapped[int | None] = mapped_column(BigInteger)
     confirmations: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -22,6 +22,7 @@ def test_sample_dataset_is_anchored_and_verifies(server: Server) -> None:
     bundle = body["bundle"]
     assert bundle["record"]["entry"]["record"]["symbol"] == "BTC"
     assert bundle["anchor"]["mode"] == "checkpoint"
+    assert isinstance(bundle["anchor"]["checkpointIndex"], int)  # its CheckpointAnchored log's index
     verdict = server.post("/v1/verify", content=json.dumps(bundle)).json()
     assert verdict["status"] == "valid", verdict
     # tampering is caught by the server's verifier too, and the request is kept
