@@ -540,7 +540,7 @@ def _anchor_of(row: AnchorRow, mode: str) -> bundle.Anchor:
         bytes(row.tx_hash),
         row.block_number,
         bytes(row.block_hash),
-        row.checkpoint_index if mode == "checkpoint" else None,
+        row.checkpoint_index,  # set by the worker for checkpoint anchors only
     )
 
 
