@@ -26,9 +26,9 @@ from api.metrics import Metrics
 from provenance.config import DEV_ADMIN_TOKEN
 from provenance.errors import FormatError, InputError, LimitExceeded, NotFoundError, ProvenanceError
 from provenance.records.schema import Schema
-from provenance.service import Service
-from provenance.store import outbox, sources
-from provenance.store.models import Anchor, LogEntry
+from provenance.server.bootstrap import Service
+from provenance.server.store import outbox, sources
+from provenance.server.store.models import AnchorRow, LogEntryRow
 
 
 class DatasetIn(BaseModel):
@@ -94,9 +94,9 @@ def create_app(service: Service) -> FastAPI:
     @app.get("/metrics")
     def prometheus() -> Response:
         with ledger.db.session() as s:
-            for state, count in s.execute(select(Anchor.state, func.count()).group_by(Anchor.state)):
+            for state, count in s.execute(select(AnchorRow.state, func.count()).group_by(AnchorRow.state)):
                 metrics.anchors.labels(state).set(count)
-            metrics.log_size.set(s.scalar(select(func.count()).select_from(LogEntry)) or 0)
+            metrics.log_size.set(s.scalar(select(func.count()).select_from(LogEntryRow)) or 0)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     # --- datasets and snapshots ----------------------------------------------------------------
@@ -356,7 +356,7 @@ def _dataset_json(d: Any) -> dict[str, Any]:
     }
 
 
-def _anchor_json(r: Anchor | None) -> dict[str, Any] | None:
+def _anchor_json(r: AnchorRow | None) -> dict[str, Any] | None:
     if r is None:
         return None
     return {
@@ -395,7 +395,7 @@ def _decode_header(value: str) -> str:
 
 
 def _json_document(text: str, what: str) -> dict[str, Any]:
-    from provenance.bundle import loads
+    from provenance.strict_json import loads
 
     value = loads(text)
     if not isinstance(value, dict):

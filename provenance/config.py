@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from provenance.errors import ConfigError
+
 # The registry address anvil gives the first contract deployed by its first dev account at
 # nonce 0 on chain 31337: what `provenance serve` deploys on a fresh local chain. Manifests
 # signed offline use this domain unless told otherwise.
@@ -69,7 +71,9 @@ class Settings(BaseSettings):
         if self.environment == "development":
             return text or dev_default
         if not text or text in PLACEHOLDERS or text == dev_default:
-            raise ValueError(f"{what} must be set to a real secret in production")
+            raise ConfigError(
+                f"{what} must be set to a real secret in production", code="config.placeholder-secret"
+            )
         return text
 
 

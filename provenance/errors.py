@@ -74,6 +74,30 @@ class LimitExceeded(InputError):
     """An input is larger than a configured limit (bytes, records, record size)."""
 
 
+class ConfigError(ProvenanceError):
+    """The settings cannot work together (e.g. several API processes on an in-process chain)."""
+
+    code = "config.invalid"
+
+
+class AuthError(ProvenanceError):
+    """A request lacks the credentials an operation needs."""
+
+    code = "auth.required"
+
+
+class AuthRequired(AuthError):
+    """No credentials were given."""
+
+    code = "auth.required"
+
+
+class AuthForbidden(AuthError):
+    """Credentials were given but do not allow the operation."""
+
+    code = "auth.forbidden"
+
+
 class KeyStoreError(ProvenanceError):
     """A keystore cannot be read, decrypted or written."""
 

@@ -8,27 +8,25 @@ OpenZeppelin's ECDSA requires; anything else is refused before recovery.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import rfc8785
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from provenance.datasets import check_dataset_name, dataset_id
 from provenance.errors import FormatError, SignatureError
+from provenance.fields import UINT64_MAX, bytes32, check_bytes32, check_uint64, hex_str, hexbytes
+from provenance.lineage import Parent, check_transform, transform_hash
 from provenance.records.schema import Schema
 
 MANIFEST_FORMAT = "provenance-manifest/v1"
 DOMAIN_NAME = "ProvenanceRegistry"
 DOMAIN_VERSION = "1"
-ZERO32 = b"\x00" * 32
-UINT64_MAX = 2**64 - 1
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-_NAME = re.compile(r"[a-z0-9][a-z0-9._/-]{0,127}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 EIP712_TYPES: dict[str, list[dict[str, str]]] = {
@@ -54,42 +52,6 @@ EIP712_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "root", "type": "bytes32"},
     ],
 }
-
-
-def check_dataset_name(name: str) -> str:
-    """Refuse names outside ``^[a-z0-9][a-z0-9._/-]{0,127}$``."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise FormatError(
-            f"dataset name {name!r} must match ^[a-z0-9][a-z0-9._/-]{{0,127}}$",
-            code="manifest.bad-dataset-name",
-        )
-    return name
-
-
-def dataset_id(name: str) -> bytes:
-    """``keccak256(utf8(name))``."""
-    return bytes(keccak(check_dataset_name(name).encode()))
-
-
-def transform_hash(transform: dict[str, Any] | None) -> bytes:
-    """``SHA-256(RFC8785(transform))``, or 32 zero bytes for source data."""
-    return ZERO32 if transform is None else hashlib.sha256(rfc8785.dumps(transform)).digest()
-
-
-def check_transform(transform: Any) -> dict[str, Any] | None:
-    if transform is None:
-        return None
-    if (
-        not isinstance(transform, dict)
-        or set(transform) != {"name", "code", "params"}
-        or not isinstance(transform["name"], str)
-        or not isinstance(transform["code"], str)
-        or not isinstance(transform["params"], dict)
-    ):
-        raise FormatError(
-            'transform must be {"name": str, "code": str, "params": object}', code="manifest.bad-transform"
-        )
-    return transform
 
 
 @dataclass(frozen=True)
@@ -133,49 +95,6 @@ class Domain:
 
 
 @dataclass(frozen=True)
-class Parent:
-    """An upstream snapshot this one was derived from."""
-
-    dataset_id: bytes
-    version: int
-    root: bytes
-    dataset: str | None = None  # the name, when known; must hash to dataset_id
-
-    def __post_init__(self) -> None:
-        _check_bytes32(self.dataset_id, "parent datasetId")
-        _check_bytes32(self.root, "parent root")
-        _check_uint64(self.version, "parent version", minimum=1)
-        if self.dataset is not None and dataset_id(self.dataset) != self.dataset_id:
-            raise FormatError(
-                f"parent dataset {self.dataset!r} does not hash to its datasetId",
-                code="manifest.inconsistent",
-            )
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "datasetId": _hex(self.dataset_id),
-            "version": self.version,
-            "root": _hex(self.root),
-        }
-        if self.dataset is not None:
-            out["dataset"] = self.dataset
-        return out
-
-    @classmethod
-    def from_json(cls, obj: Any) -> Parent:
-        if not isinstance(obj, dict) or set(obj) - {"dataset", "datasetId", "version", "root"}:
-            raise FormatError(
-                "parent must be {dataset?, datasetId, version, root}", code="manifest.malformed"
-            )
-        return cls(
-            _bytes32(obj.get("datasetId"), "parent datasetId"),
-            obj.get("version"),  # type: ignore[arg-type]
-            _bytes32(obj.get("root"), "parent root"),
-            obj.get("dataset"),
-        )
-
-
-@dataclass(frozen=True)
 class Manifest:
     """One version of a dataset: its root, size, schema, lineage and creation time."""
 
@@ -190,10 +109,10 @@ class Manifest:
 
     def __post_init__(self) -> None:
         check_dataset_name(self.dataset)
-        _check_uint64(self.version, "version", minimum=1)
-        _check_bytes32(self.root, "root")
-        _check_uint64(self.size, "size")
-        _check_uint64(self.created_at, "createdAt")
+        check_uint64(self.version, "version", minimum=1)
+        check_bytes32(self.root, "root")
+        check_uint64(self.size, "size")
+        check_uint64(self.created_at, "createdAt")
         check_transform(self.transform)
         if self.parents and self.transform is None:
             raise FormatError(
@@ -248,15 +167,15 @@ class Manifest:
         return {
             "format": MANIFEST_FORMAT,
             "dataset": self.dataset,
-            "datasetId": _hex(self.dataset_id),
+            "datasetId": hex_str(self.dataset_id),
             "version": self.version,
-            "root": _hex(self.root),
+            "root": hex_str(self.root),
             "size": self.size,
             "schema": self.schema.to_json(),
-            "schemaHash": _hex(self.schema_hash),
+            "schemaHash": hex_str(self.schema_hash),
             "parents": [p.to_json() for p in self.parents],
             "transform": self.transform,
-            "transformHash": _hex(self.transform_hash),
+            "transformHash": hex_str(self.transform_hash),
             "createdAt": self.created_at,
         }
 
@@ -285,7 +204,7 @@ class Manifest:
         manifest = cls(
             dataset=obj["dataset"],
             version=obj["version"],
-            root=_bytes32(obj["root"], "root"),
+            root=bytes32(obj["root"], "root"),
             size=obj["size"],
             schema=Schema.from_json(obj["schema"]),
             created_at=obj["createdAt"],
@@ -293,7 +212,7 @@ class Manifest:
             transform=check_transform(obj["transform"]),
         )
         for name in ("datasetId", "schemaHash", "transformHash"):
-            _bytes32(obj[name], name)
+            bytes32(obj[name], name)
         if strict and (bad := inconsistencies(obj, manifest)):
             raise FormatError(
                 f"manifest {', '.join(bad)} does not match its source field", code="manifest.inconsistent"
@@ -324,7 +243,7 @@ def inconsistencies(obj: dict[str, Any], manifest: Manifest) -> list[str]:
         "schemaHash": manifest.schema_hash,
         "transformHash": manifest.transform_hash,
     }
-    return [name for name, value in derived.items() if _bytes32(obj[name], name) != value]
+    return [name for name, value in derived.items() if bytes32(obj[name], name) != value]
 
 
 @dataclass(frozen=True)
@@ -340,8 +259,8 @@ class SignedManifest:
         return {
             "manifest": self.manifest.to_json(),
             "domain": self.domain.to_json(),
-            "digest": _hex(self.manifest.digest(self.domain)),
-            "signature": _hex(self.signature),
+            "digest": hex_str(self.manifest.digest(self.domain)),
+            "signature": hex_str(self.signature),
             "signer": self.signer,
         }
 
@@ -360,7 +279,7 @@ class SignedManifest:
             )
         manifest = Manifest.from_json(obj.get("manifest"))
         domain = Domain.from_json(obj.get("domain"))
-        signature = _hexbytes(obj.get("signature"), "signature")
+        signature = hexbytes(obj.get("signature"), "signature")
         claimed = obj.get("signer")
         if not (isinstance(claimed, str) and _ADDRESS.fullmatch(claimed)):
             raise FormatError("signer must be a 20-byte hex address", code="manifest.malformed")
@@ -370,7 +289,7 @@ class SignedManifest:
                 f"signature recovers {signer}, not the claimed signer {claimed}",
                 code="signature.signer-mismatch",
             )
-        if "digest" in obj and _bytes32(obj["digest"], "digest") != manifest.digest(domain):
+        if "digest" in obj and bytes32(obj["digest"], "digest") != manifest.digest(domain):
             raise FormatError("digest does not match the manifest and domain", code="manifest.inconsistent")
         return cls(manifest, domain, signature, signer)
 
@@ -415,36 +334,3 @@ def recover_signer(manifest: Manifest, domain: Domain, signature: bytes) -> str:
         return str(Account.recover_message(manifest.signable(domain), signature=signature))
     except Exception as e:  # fail closed: any library error is a bad signature
         raise SignatureError(f"signature does not recover a key: {e}", code="signature.malformed") from e
-
-
-# --- small parsers ----------------------------------------------------------------------------
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
-
-
-def _hexbytes(value: Any, what: str) -> bytes:
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise FormatError(f"{what} must be a 0x-prefixed hex string", code="manifest.malformed")
-    try:
-        return bytes.fromhex(value[2:])
-    except ValueError:
-        raise FormatError(f"{what} is not valid hex", code="manifest.malformed") from None
-
-
-def _bytes32(value: Any, what: str) -> bytes:
-    out = _hexbytes(value, what)
-    if len(out) != 32:
-        raise FormatError(f"{what} must be 32 bytes", code="manifest.malformed")
-    return out
-
-
-def _check_bytes32(value: Any, what: str) -> None:
-    if not isinstance(value, bytes) or len(value) != 32:
-        raise FormatError(f"{what} must be 32 bytes", code="manifest.malformed")
-
-
-def _check_uint64(value: Any, what: str, minimum: int = 0) -> None:
-    if type(value) is not int or not minimum <= value <= UINT64_MAX:
-        raise FormatError(f"{what} must be an integer in [{minimum}, 2^64-1]", code="manifest.malformed")

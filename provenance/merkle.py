@@ -98,6 +98,14 @@ def build_levels(level0: bytes, *, threads: int = 1) -> list[bytes]:
     return levels
 
 
+def level_sizes(size: int) -> list[int]:
+    """Node counts per level of a tree of ``size`` leaves (leaves first)."""
+    sizes = [size] if size else []
+    while sizes and sizes[-1] > 1:
+        sizes.append((sizes[-1] + 1) // 2)
+    return sizes
+
+
 class NodeSource(Protocol):
     """Where a tree's levels are kept. ``nodes`` reads several stored nodes in one go."""
 

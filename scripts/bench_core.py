@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from provenance import merkle  # noqa: E402
+from provenance.folder import StagedFolder  # noqa: E402
+from provenance.ingest import ingest_file  # noqa: E402
 from provenance.manifest import Manifest  # noqa: E402
 from provenance.records.schema import Schema  # noqa: E402
-from provenance.snapshot import build  # noqa: E402
-from provenance.snapshotdir import StagedSnapshot  # noqa: E402
 
 
 def timed(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
@@ -190,8 +190,8 @@ def bench_ingest(n: int, workdir: Path) -> dict[str, float]:
     out = workdir / "snapshot"
     sampler = MemorySampler().__enter__()
     start = time.perf_counter()
-    staged = StagedSnapshot(out)
-    built = build(data, Schema(("symbol",)), staged.sink)
+    staged = StagedFolder(out)
+    built = ingest_file(data, Schema(("symbol",)), staged.sink)
     manifest = Manifest(
         dataset="bench/ingest",
         version=1,

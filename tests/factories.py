@@ -8,10 +8,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from provenance import bundle
 from provenance.checkpoint import Checkpoint, LogSigner
 from provenance.manifest import Domain, Manifest, SignedManifest, sign
 from provenance.merkle import MerkleTree
+from provenance.proofs import bundle
 from provenance.records.canonical import canonical, entry_bytes, key_text, record_salt
 from provenance.records.schema import Schema
 
@@ -99,7 +99,7 @@ def proof_bundle(
             "checkpoint": note,
             "logKey": log_signer().verifier_key(),
         }
-    return bundle.build(
+    return bundle.assemble(
         dataset=snap.manifest.dataset,
         version=snap.manifest.version,
         key=snap.keys[index],

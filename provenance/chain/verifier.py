@@ -11,11 +11,13 @@ from typing import Any
 
 from web3 import Web3
 
-from provenance.bundle import ChainFacts, Check, ProofBundle, Status
 from provenance.chain.backends import rpc_errors
 from provenance.chain.registry import RegistryClient
 from provenance.checkpoint import Checkpoint
 from provenance.errors import AnchorMismatchError, ChainError
+from provenance.proofs.bundle import ProofBundle
+from provenance.proofs.verdict import Check, Status
+from provenance.proofs.verify import ChainFacts
 
 
 def _bad(name: str, reason: str, detail: str) -> Check:
@@ -23,7 +25,7 @@ def _bad(name: str, reason: str, detail: str) -> Check:
 
 
 class ChainVerifier:
-    """An :class:`~provenance.bundle.AnchorReader` over a web3 connection."""
+    """An :class:`~provenance.proofs.verify.AnchorReader` over a web3 connection."""
 
     def __init__(self, w3: Web3, *, confirmations: int = 1) -> None:
         self.w3 = w3

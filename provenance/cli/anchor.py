@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from provenance.bundle import Anchor
-from provenance.chain.anchors import anchor_snapshot_once
+from provenance.chain.finality import anchor_snapshot_once
 from provenance.cli.chain import RpcUrl, registry, rpc_url
 from provenance.cli.common import errors_to_exit, out, settings
 from provenance.errors import ChainError
-from provenance.snapshotdir import SnapshotDir
+from provenance.folder import SnapshotFolder
+from provenance.proofs.bundle import Anchor
 
 
 def anchor(
@@ -22,7 +22,7 @@ def anchor(
     """Submit the signed manifest to the registry; the anchor is recorded in DIR/anchor.json."""
     with errors_to_exit():
         cfg = settings()
-        snap = SnapshotDir(directory)
+        snap = SnapshotFolder(directory)
         signed = snap.signed()
         client, account = registry(cfg, rpc_url(cfg, url))
         if (signed.domain.chain_id, signed.domain.verifying_contract) != (client.chain_id, client.address):

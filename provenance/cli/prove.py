@@ -8,15 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
-from provenance import bundle
 from provenance.cli.common import errors_to_exit
 from provenance.errors import InputError
+from provenance.folder import SnapshotFolder
+from provenance.proofs import bundle
 from provenance.records.canonical import CanonicalError, key_text
 from provenance.records.schema import parse_key
-from provenance.snapshotdir import SnapshotDir
 
 
-def bundle_for(snap: SnapshotDir, values: list[Any]) -> dict[str, Any]:
+def bundle_for(snap: SnapshotFolder, values: list[Any]) -> dict[str, Any]:
     signed = snap.signed()
     manifest = signed.manifest
     try:
@@ -25,7 +25,7 @@ def bundle_for(snap: SnapshotDir, values: list[Any]) -> dict[str, Any]:
         raise InputError(f"--key: {e}", code="input.bad-key") from None
     index = snap.find(key)
     tree = snap.tree()
-    return bundle.build(
+    return bundle.assemble(
         dataset=manifest.dataset,
         version=manifest.version,
         key=values,
@@ -43,6 +43,6 @@ def prove(
 ) -> None:
     """Print the provenance-proof/v1 bundle for the record with KEY."""
     with errors_to_exit():
-        snap = SnapshotDir(directory)
+        snap = SnapshotFolder(directory)
         doc = bundle_for(snap, parse_key(key, snap.manifest().schema))
         typer.echo(json.dumps(doc, indent=2))

@@ -13,20 +13,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from provenance.cli.common import err, errors_to_exit, out, password, settings
 from provenance.config import Settings
+from provenance.datasets import check_dataset_name
 from provenance.errors import InputError
+from provenance.folder import SnapshotFolder, StagedFolder
+from provenance.ingest import Ingested, Limits, ingest_file
 from provenance.keys import load_source_key, write_private
-from provenance.manifest import (
-    Domain,
-    Manifest,
-    Parent,
-    check_dataset_name,
-    check_transform,
-    dataset_id,
-    sign,
-)
+from provenance.lineage import check_transform, parse_parent_spec
+from provenance.manifest import Domain, Manifest, sign
 from provenance.records.schema import Schema
-from provenance.snapshot import Built, Limits, build
-from provenance.snapshotdir import SnapshotDir, StagedSnapshot
 
 app = typer.Typer(help="Build and sign dataset snapshots.", no_args_is_help=True)
 PROGRESS_MIN_BYTES = 5 << 20  # about 100k records of typical width
@@ -44,18 +38,6 @@ def _types(text: str) -> dict[str, str]:
             raise InputError(f"--types item {item!r} must be column=type", code="input.bad-option")
         out[name] = kind
     return out
-
-
-def _parent(text: str) -> Parent:
-    """``name@version:0xroot``."""
-    try:
-        name, rest = text.split("@", 1)
-        version, root = rest.split(":", 1)
-        return Parent(dataset_id(name), int(version), bytes.fromhex(root.removeprefix("0x")), name)
-    except ValueError:
-        raise InputError(
-            f"--parent {text!r} must be name@version:0x<root>", code="input.bad-option"
-        ) from None
 
 
 def _salt_secret(path: Path) -> bytes:
@@ -97,9 +79,9 @@ def build_cmd(
         check_dataset_name(dataset)
         schema = Schema(tuple(_split(key)), _types(types), salted=salt_secret is not None)
         secret = _salt_secret(salt_secret) if salt_secret is not None else None
-        parents = tuple(_parent(p) for p in parent or [])
+        parents = tuple(parse_parent_spec(p) for p in parent or [])
         transform_obj = check_transform(json.loads(transform.read_text())) if transform else None
-        staged = StagedSnapshot(out_dir)
+        staged = StagedFolder(out_dir)
         try:
             built = _build(file, schema, staged, fmt, secret, workers or cfg.ingest_workers, cfg)
             manifest = Manifest(
@@ -123,19 +105,21 @@ def build_cmd(
 def _build(
     file: Path,
     schema: Schema,
-    staged: StagedSnapshot,
+    staged: StagedFolder,
     fmt: str | None,
     secret: bytes | None,
     workers: int | None,
     cfg: Settings,
-) -> Built:
+) -> Ingested:
     limits = Limits(max_records=cfg.max_records, max_record_bytes=cfg.max_record_bytes)
     try:
         big = file.stat().st_size >= PROGRESS_MIN_BYTES
     except OSError:
         big = False
     if not (big and err.is_terminal):
-        return build(file, schema, staged.sink, fmt=fmt, salt_secret=secret, workers=workers, limits=limits)
+        return ingest_file(
+            file, schema, staged.sink, fmt=fmt, salt_secret=secret, workers=workers, limits=limits
+        )
     with Progress(
         TextColumn("ingest"),
         BarColumn(),
@@ -145,7 +129,7 @@ def _build(
         transient=True,
     ) as bar:
         task = bar.add_task("ingest", total=None)
-        return build(
+        return ingest_file(
             file,
             schema,
             staged.sink,
@@ -167,7 +151,7 @@ def sign_cmd(
     """Sign the snapshot's manifest (EIP-712) with a source key."""
     with errors_to_exit():
         cfg = settings()
-        snap = SnapshotDir(directory)
+        snap = SnapshotFolder(directory)
         manifest = snap.manifest()
         domain = Domain(chain_id or cfg.chain_id, registry or cfg.registry)
         key = load_source_key(source_key, password(cfg))

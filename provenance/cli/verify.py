@@ -10,10 +10,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from provenance import bundle
-from provenance.bundle import Policy, Status, Verdict
 from provenance.cli.common import EXIT_FAILED, EXIT_OK, errors_to_exit, out, settings
 from provenance.errors import FormatError
+from provenance.proofs import bundle
+from provenance.proofs.verdict import Status, Verdict
+from provenance.proofs.verify import Policy, verify_bundle
 
 _STYLE = {
     Status.VALID: "green",
@@ -72,7 +73,7 @@ def verify(
 
             chain = verifier_for(url, confirmations or cfg.confirmations)
         policy = Policy(offline=offline, log_keys=tuple(log_key or ()))
-        verdict = bundle.verify(doc, policy=policy, chain=chain)
+        verdict = verify_bundle(doc, policy=policy, chain=chain)
         if as_json:
             typer.echo(json.dumps(verdict.to_json(), indent=2))
         else:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from provenance import strict_json
 from provenance.errors import InputError
 from provenance.merkle import leaf_hashes
 from provenance.records.canonical import (
@@ -487,52 +487,26 @@ def _json_kind(value: Any) -> str:
     return {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number or null")
 
 
-class _Duplicate(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-class _NonFinite(Exception):
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _Duplicate(k)
-        out[k] = v
-    return out
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _NonFinite(text)
-    return value
-
-
-def _reject_constant(text: str) -> float:
-    raise _NonFinite(text)
-
-
-def _strict_loads(raw: bytes, source: str, line: int) -> Any:
-    text = _decode(raw, source, line)
-    return json.loads(text, object_pairs_hook=_pairs, parse_float=_finite, parse_constant=_reject_constant)
-
-
 def _exact_duplicate_check(raw: bytes, source: str, line: int) -> None:
     try:
-        _strict_loads(raw, source, line)
-    except _Duplicate as e:
-        raise InputError(
-            f"duplicate JSON key {e.key!r}",
-            code="input.duplicate-json-key",
-            source=source,
-            line=line,
-            column=e.key,
-        ) from None
+        strict_json.exact(_decode(raw, source, line))
+    except strict_json.JSONProblem as e:
+        if e.kind == "duplicate-key":
+            raise _problem_error(e, source, line) from None
+        raise
+
+
+_PROBLEM_CODES = {
+    "duplicate-key": "input.duplicate-json-key",
+    "non-finite": "input.non-finite-number",
+    "malformed": "input.malformed",
+    "too-deep": "input.too-deep",
+}
+
+
+def _problem_error(e: strict_json.JSONProblem, source: str, line: int) -> InputError:
+    detail = e.detail if e.kind != "malformed" else f"malformed JSON: {e.detail}"
+    return InputError(detail, code=_PROBLEM_CODES[e.kind], source=source, line=line, column=e.key)
 
 
 def _json_error(raw: bytes, source: str, line: int, message: str) -> InputError:
@@ -541,30 +515,11 @@ def _json_error(raw: bytes, source: str, line: int, message: str) -> InputError:
         # Never hand such a line to CPython's json: its C recursion is unbounded.
         return InputError("JSON nested too deeply", code="input.too-deep", source=source, line=line)
     try:
-        _strict_loads(raw, source, line)
+        strict_json.exact(_decode(raw, source, line))
     except InputError as e:
         return e
-    except _Duplicate as e:
-        return InputError(
-            f"duplicate JSON key {e.key!r}",
-            code="input.duplicate-json-key",
-            source=source,
-            line=line,
-            column=e.key,
-        )
-    except _NonFinite as e:
-        return InputError(
-            f"non-finite number {e.text}", code="input.non-finite-number", source=source, line=line
-        )
-    except json.JSONDecodeError as e:
-        return InputError(
-            f"malformed JSON: {e.msg} at character {e.colno}",
-            code="input.malformed",
-            source=source,
-            line=line,
-        )
-    except RecursionError:
-        return InputError("JSON nested too deeply", code="input.too-deep", source=source, line=line)
+    except strict_json.JSONProblem as e:
+        return _problem_error(e, source, line)
     return InputError(
         "malformed JSON (lone surrogate or unsupported escape)",
         code="input.malformed",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from provenance.ingest import Ingested, ingest_file
 from provenance.records.readers import ChunkResult
 from provenance.records.schema import Schema
-from provenance.snapshot import Built, build
 
 
 class ListSink:
@@ -24,7 +24,7 @@ class ListSink:
 
 @pytest.fixture
 def ingest(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """ingest(name, content, key=("id",), **build_kwargs) -> (Built, ListSink)"""
+    """ingest(name, content, key=("id",), **build_kwargs) -> (Ingested, ListSink)"""
 
     def run(
         name: str,
@@ -33,11 +33,11 @@ def ingest(tmp_path: Path):  # type: ignore[no-untyped-def]
         columns: dict[str, str] | None = None,
         salted: bool = False,
         **kwargs: object,
-    ) -> tuple[Built, ListSink]:
+    ) -> tuple[Ingested, ListSink]:
         path = tmp_path / name
         path.write_bytes(content.encode() if isinstance(content, str) else content)
         sink = ListSink()
-        built = build(path, Schema(key, columns or {}, salted), sink, **kwargs)  # type: ignore[arg-type]
+        built = ingest_file(path, Schema(key, columns or {}, salted), sink, **kwargs)  # type: ignore[arg-type]
         return built, sink
 
     return run

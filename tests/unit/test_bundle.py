@@ -10,16 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance import bundle
-from provenance.bundle import Policy, Status
 from provenance.errors import FormatError
+from provenance.proofs import bundle
+from provenance.proofs.verdict import Status, Verdict
+from provenance.proofs.verify import Policy, verify_bundle
 from tests import factories as f
 
 OFFLINE = Policy(offline=True)
 
 
-def verdict(doc: dict[str, Any], policy: Policy = OFFLINE) -> bundle.Verdict:
-    return bundle.verify(bundle.parse(json.dumps(doc)), policy=policy)
+def verdict(doc: dict[str, Any], policy: Policy = OFFLINE) -> Verdict:
+    return verify_bundle(bundle.parse(json.dumps(doc)), policy=policy)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance import bundle
+from provenance.proofs import bundle
+from provenance.proofs.verify import Policy, verify_bundle
 from tests.vectors import VECTORS
 
 GOLDEN = sorted((VECTORS / "bundles").glob("v*/*.json"))
@@ -29,7 +30,7 @@ def test_there_are_golden_bundles() -> None:
 
 @pytest.mark.parametrize("path", GOLDEN, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_golden_bundle_verifies(path: Path) -> None:
-    verdict = bundle.verify(bundle.parse(path.read_bytes()), policy=bundle.Policy(offline=True))
+    verdict = verify_bundle(bundle.parse(path.read_bytes()), policy=Policy(offline=True))
     assert verdict.status == "valid", verdict.to_json()
 
 

@@ -12,16 +12,16 @@ from eth_utils.crypto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from provenance.datasets import dataset_id
 from provenance.errors import FormatError, KeyStoreError, SignatureError
 from provenance.keys import list_keys, load_source_key, new_source_key
+from provenance.lineage import Parent
 from provenance.manifest import (
     SECP256K1_N,
     Domain,
     Manifest,
-    Parent,
     SignedManifest,
     check_signature_form,
-    dataset_id,
     recover_signer,
     sign,
 )

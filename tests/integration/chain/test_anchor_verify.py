@@ -6,17 +6,19 @@ import copy
 import json
 from typing import Any
 
-from provenance import bundle
-from provenance.bundle import Anchor, Policy, Status
-from provenance.chain.anchors import AnchorRef, AnchorState, anchor_snapshot_once, check
+from provenance.chain.finality import AnchorRef, AnchorState, anchor_snapshot_once, check
 from provenance.chain.verifier import ChainVerifier
+from provenance.proofs import bundle
+from provenance.proofs.bundle import Anchor
+from provenance.proofs.verdict import Status, Verdict
+from provenance.proofs.verify import Policy, verify_bundle
 from tests import factories as f
 from tests.integration.chain.conftest import Env
 
 
-def verify(env: Env, doc: dict[str, Any], confirmations: int = 1) -> bundle.Verdict:
+def verify(env: Env, doc: dict[str, Any], confirmations: int = 1) -> Verdict:
     chain = ChainVerifier(env.backend.w3, confirmations=confirmations)
-    return bundle.verify(bundle.parse(json.dumps(doc)), policy=Policy(), chain=chain)
+    return verify_bundle(bundle.parse(json.dumps(doc)), policy=Policy(), chain=chain)
 
 
 def direct(env: Env, dataset: str = "tm/direct") -> tuple[f.Snapshot, dict[str, Any]]:

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from provenance.anchoring import AnchorWorker, wait_until
 from provenance.config import Settings
 from provenance.records.schema import Schema
-from provenance.service import Service, open_service
-from provenance.store import outbox
-from provenance.store.models import Anchor
+from provenance.server.bootstrap import Service, open_service
+from provenance.server.store import outbox
+from provenance.server.store.models import AnchorRow
+from provenance.server.worker import AnchorWorker, wait_until
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def ingest(svc: Service, tmp_path: Path, version: int) -> None:
     svc.ledger.ingest("tm/direct", path)
 
 
-def direct_row(svc: Service, version: int) -> Anchor:
+def direct_row(svc: Service, version: int) -> AnchorRow:
     info = svc.ledger.snapshot("tm/direct", version)
     with svc.db.session() as s:
         row = outbox.for_snapshot(s, info.pk)
@@ -162,7 +162,7 @@ def test_checkpoints_cover_everything_once(service: Service, tmp_path: Path) -> 
     sizes = [e["args"]["size"] for e in logs]
     assert sizes == sorted(set(sizes))
     with service.db.session() as s:
-        states = set(s.scalars(select(Anchor.state)))
+        states = set(s.scalars(select(AnchorRow.state)))
     assert states <= {"mined", "confirmed", "superseded"}
     assert w.stats.errors == 0, w.stats.last_error
 

@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from web3.types import RPCEndpoint
 
-from provenance import bundle
-from provenance.bundle import Anchor, Policy
-from provenance.chain.anchors import AnchorRef, AnchorState, anchor_snapshot_once, check
 from provenance.chain.backends import AnvilBackend, AnvilNode, rpc_web3
 from provenance.chain.deploy import attach, deploy
+from provenance.chain.finality import AnchorRef, AnchorState, anchor_snapshot_once, check
 from provenance.chain.registry import RegistryClient, Transactor
 from provenance.chain.verifier import ChainVerifier
 from provenance.errors import ChainError, RpcUnavailable
 from provenance.merkle import MerkleTree, hash_leaf
+from provenance.proofs import bundle
+from provenance.proofs.bundle import Anchor
+from provenance.proofs.verify import Policy, verify_bundle
 from tests import factories as f
 from tests.integration.chain.conftest import Env, make_env
 
@@ -50,13 +51,13 @@ def test_reorg_drops_an_anchor_which_is_detected_and_reanchored(anvil_env: Env) 
     anchor = Anchor("direct", env.reg.chain_id, env.reg.address, r.tx_hash, r.block_number, r.block_hash)
     doc = f.proof_bundle(snap, 0, with_log=False, anchor=anchor)
     verifier = ChainVerifier(w3)
-    assert bundle.verify(bundle.parse(json.dumps(doc)), policy=Policy(), chain=verifier).status == "valid"
+    assert verify_bundle(bundle.parse(json.dumps(doc)), policy=Policy(), chain=verifier).status == "valid"
     # the chain forks below the anchor: the other branch is longer and does not hold it
     assert w3.provider.make_request("evm_revert", [fork_point])["result"] is True
     env.reg.tx._nonces.clear()  # the nonces of the dropped branch are free again
     w3.provider.make_request("anvil_mine", [3])
     assert check(env.reg, ref, required=1).state is AnchorState.DROPPED
-    v = bundle.verify(bundle.parse(json.dumps(doc)), policy=Policy(), chain=verifier)
+    v = verify_bundle(bundle.parse(json.dumps(doc)), policy=Policy(), chain=verifier)
     assert v.check("anchor").reason == "anchor.tx-not-found"
     # re-anchoring submits again (the version is free again), once
     again = anchor_snapshot_once(env.reg, snap.signed, env.relayer)
@@ -66,7 +67,7 @@ def test_reorg_drops_an_anchor_which_is_detected_and_reanchored(anvil_env: Env) 
     doc["anchor"] = Anchor(
         "direct", env.reg.chain_id, env.reg.address, again.tx_hash, again.block_number, again.block_hash
     ).to_json()
-    assert bundle.verify(bundle.parse(json.dumps(doc)), policy=Policy(), chain=verifier).status == "valid"
+    assert verify_bundle(bundle.parse(json.dumps(doc)), policy=Policy(), chain=verifier).status == "valid"
 
 
 def cast(*args: str) -> str:

@@ -10,7 +10,8 @@ import pytest
 from eth_account import Account
 
 from provenance.chain.artifact import registry_artifact
-from provenance.manifest import SECP256K1_N, Domain, dataset_id
+from provenance.datasets import dataset_id
+from provenance.manifest import SECP256K1_N, Domain
 from provenance.merkle import EMPTY_ROOT, MerkleTree, hash_leaf
 from tests import factories as f
 from tests.integration.chain.conftest import Env, revert_of

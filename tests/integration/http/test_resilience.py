@@ -18,8 +18,8 @@ from sqlalchemy import create_engine, text
 from provenance.chain.backends import ANVIL_DEV_KEYS, AnvilNode, free_port, rpc_web3
 from provenance.chain.deploy import deploy, save_deployment
 from provenance.chain.registry import RegistryClient
-from provenance.manifest import dataset_id
-from provenance.store.snapshots import BLOCK
+from provenance.datasets import dataset_id
+from provenance.server.store.snapshots import BLOCK
 from tests.integration.http.conftest import ADMIN, Server, base_env, proof_when_anchored
 
 pytestmark = [pytest.mark.chain, pytest.mark.http]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance.store.database import Database
+from provenance.server.store.database import Database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

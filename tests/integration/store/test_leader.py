@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from provenance.anchoring import leader
-from provenance.store.database import Database
+from provenance.server.store.database import Database
+from provenance.server.worker import leader
 
 
 def fake_ledger(db: Database, data_dir: Path) -> object:

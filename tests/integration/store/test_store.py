@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from provenance.errors import ConflictError, NotFoundError
 from provenance.merkle import MerkleTree, leaf_hashes
 from provenance.records.readers import ChunkResult
-from provenance.store import outbox, sources
-from provenance.store.database import Database
-from provenance.store.ledgerlog import LedgerLog
-from provenance.store.models import Base, Dataset, KeyIndexChunk, RecordBlock, Snapshot
-from provenance.store.snapshots import RecordWriter, SnapshotStore
+from provenance.server.store import outbox, sources
+from provenance.server.store.database import Database
+from provenance.server.store.ledgerlog import LedgerLog
+from provenance.server.store.models import Base, DatasetRow, KeyIndexChunkRow, RecordBlockRow, SnapshotRow
+from provenance.server.store.snapshots import RecordWriter, SnapshotStore
 
 
 def test_migrations_match_the_models(db: Database) -> None:
@@ -36,7 +36,7 @@ _names = itertools.count()
 
 def add_dataset(db: Database, name: str = "tm/test") -> int:
     with db.session() as s:
-        row = Dataset(
+        row = DatasetRow(
             name=name,
             dataset_id=hashlib.sha256(name.encode()).digest(),
             schema_json="{}",
@@ -117,9 +117,9 @@ def test_failed_and_stale_builds_leave_nothing(db: Database) -> None:
     pk2, _ = build_snapshot(db, store, ds, 1, 150)  # the version is free again
     assert store.discard_stale(older_than=timedelta(0)) == 1
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(RecordBlock)) == 0
-        assert s.scalar(select(func.count()).select_from(KeyIndexChunk)) == 0
-        assert s.scalar(select(func.count()).select_from(Snapshot)) == 0
+        assert s.scalar(select(func.count()).select_from(RecordBlockRow)) == 0
+        assert s.scalar(select(func.count()).select_from(KeyIndexChunkRow)) == 0
+        assert s.scalar(select(func.count()).select_from(SnapshotRow)) == 0
     # a complete snapshot is never discarded
     pk3, tree = build_snapshot(db, store, ds, 1, 10)
     complete(db, store, pk3, tree, b"\x02" * 32)

@@ -52,11 +52,11 @@ def test_parquet_and_typed_csv_agree(ingest, tmp_path: Path) -> None:  # type: i
     table = pa.table({"id": ["a", "b"], "n": [1, 2], "x": [0.5, 2.25], "ok": [True, False]})
     pq.write_table(table, tmp_path / "t.parquet")
     sink_rows = []
-    from provenance.snapshot import build
+    from provenance.ingest import ingest_file
     from tests.unit.conftest import ListSink
 
     sink = ListSink()
-    built = build(tmp_path / "t.parquet", Schema(("id",)), sink)
+    built = ingest_file(tmp_path / "t.parquet", Schema(("id",)), sink)
     sink_rows = sink.entries
     typed, _ = ingest(
         "t.csv",
@@ -70,16 +70,16 @@ def test_parquet_and_typed_csv_agree(ingest, tmp_path: Path) -> None:  # type: i
 def test_parquet_temporal_and_binary_columns(tmp_path: Path) -> None:
     import datetime as dt
 
-    from provenance.snapshot import build
+    from provenance.ingest import ingest_file
     from tests.unit.conftest import ListSink
 
     pq.write_table(pa.table({"id": ["a"], "t": [dt.datetime(2026, 11, 28, 12, 0)]}), tmp_path / "t.parquet")
     sink = ListSink()
-    build(tmp_path / "t.parquet", Schema(("id",)), sink)
+    ingest_file(tmp_path / "t.parquet", Schema(("id",)), sink)
     assert sink.entries == [b'{"record":{"id":"a","t":"2026-11-28T12:00:00"}}']
     pq.write_table(pa.table({"id": ["a", "b"], "b": [b"x", b"y"]}), tmp_path / "b.parquet")
     with pytest.raises(InputError) as err:
-        build(tmp_path / "b.parquet", Schema(("id",)), ListSink())
+        ingest_file(tmp_path / "b.parquet", Schema(("id",)), ListSink())
     assert err.value.code == "input.unsupported-type"
     assert err.value.line == 1
 
@@ -194,7 +194,7 @@ def test_jsonl_errors(ingest) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_record_size_limit(ingest) -> None:  # type: ignore[no-untyped-def]
-    from provenance.snapshot import Limits
+    from provenance.ingest import Limits
 
     e = error_of(ingest, "a.csv", "id,v\nA," + "x" * 200 + "\n", limits=Limits(max_record_bytes=100))
     assert e.code == "input.record-too-large"
@@ -203,18 +203,18 @@ def test_record_size_limit(ingest) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
-    from provenance.snapshot import build
+    from provenance.ingest import ingest_file
     from tests.unit.conftest import ListSink
 
     with pytest.raises(InputError) as err:
-        build(tmp_path / "x.txt", Schema(("id",)), ListSink())
+        ingest_file(tmp_path / "x.txt", Schema(("id",)), ListSink())
     assert err.value.code == "input.unknown-format"
     with pytest.raises(InputError) as err:
-        build(tmp_path / "x.csv", Schema(("id",)), ListSink())
+        ingest_file(tmp_path / "x.csv", Schema(("id",)), ListSink())
     assert err.value.code == "input.unreadable"
     (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(InputError) as err:
-        build(tmp_path / "bad.parquet", Schema(("id",)), ListSink())
+        ingest_file(tmp_path / "bad.parquet", Schema(("id",)), ListSink())
     assert err.value.code == "input.malformed"
 
 
@@ -270,9 +270,9 @@ def test_csv_line_numbers_across_chunks_and_quoted_newlines(ingest, monkeypatch)
 
 
 def test_parallel_build_equals_serial(ingest, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from provenance import snapshot
+    from provenance import ingest as ingest_module
 
-    monkeypatch.setattr(snapshot, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(readers, "CHUNK_BYTES", 4096)
     text = "id,v\n" + "".join(f"k{i},{i * 7}\n" for i in range(5000))
     serial, s1 = ingest("a.csv", text, workers=1)

@@ -1,4 +1,6 @@
-"""The ``provenance`` command with ``serve`` added (the web layer depends on the core, not back)."""
+"""Run the ledger's HTTP service: uvicorn on a SO_REUSEPORT socket, the anchoring worker and
+(with ``--workers N``) further API processes. Reached through ``provenance serve``
+(``provenance.cli.serve``), which imports this module only when the server install is present."""
 
 from __future__ import annotations
 
@@ -10,62 +12,42 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
 
 import typer
 import uvicorn
 
-from provenance.cli import app
-from provenance.cli.common import errors_to_exit, settings
-from provenance.errors import ProvenanceError
+from api.app import create_app
+from provenance.config import DEV_ADMIN_TOKEN, DEV_KEY_PASSWORD, Settings
+from provenance.errors import ConfigError
+from provenance.server.bootstrap import SAMPLE_DATASET, Service, open_service
 
 
-@app.command("serve")
-def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Bind address (default PROVENANCE_HOST, 127.0.0.1)")
-    ] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default PROVENANCE_PORT, 8000)")] = None,
-    workers: Annotated[
-        int, typer.Option(help="API processes sharing the port (anvil or RPC chains; one anchors)")
-    ] = 1,
-    extra: Annotated[
-        bool, typer.Option(hidden=True, help="An extra API process of a multi-process serve")
-    ] = False,
-) -> None:
-    """Run the ledger: HTTP API, anchoring worker, and (by default) a managed anvil node."""
-    from api.app import create_app
-    from provenance.service import open_service
-
-    with errors_to_exit():
-        cfg = settings()
-        cfg = cfg.model_copy(update={"host": host or cfg.host, "port": port or cfg.port})
-        if workers > 1 and not cfg.rpc_url and cfg.chain_backend == "embedded":
-            raise ProvenanceError(
-                "several workers need a shared chain: use anvil or PROVENANCE_RPC_URL", code="config.invalid"
-            )
-        service = open_service(cfg)
-        children: list[subprocess.Popen[bytes]] = []
-        try:
-            app_ = create_app(service)
-            sock = _listen(cfg.host, cfg.port)
-            if extra:  # an extra API process started by the first one
-                _Server(uvicorn.Config(app_, log_level="warning", access_log=False)).run(sockets=[sock])
-                return
-            if cfg.run_worker:
-                service.start_worker()
-            children = [_spawn_api_process(service) for _ in range(workers - 1)]
-            _announce(service, cfg, workers)
-            # The socket object itself, not its fd: uvicorn wraps an fd as AF_UNIX, and asyncio
-            # then skips TCP_NODELAY on accepted connections (Nagle + delayed ACK: 40 ms a reply).
+def run(cfg: Settings, *, workers: int = 1, extra: bool = False) -> None:
+    """Serve until SIGINT/SIGTERM, then stop the worker, the child processes and the chain node."""
+    if workers > 1 and not cfg.rpc_url and cfg.chain_backend == "embedded":
+        raise ConfigError("several workers need a shared chain: use anvil or PROVENANCE_RPC_URL")
+    service = open_service(cfg)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        app_ = create_app(service)
+        sock = _listen(cfg.host, cfg.port)
+        if extra:  # an extra API process started by the first one
             _Server(uvicorn.Config(app_, log_level="warning", access_log=False)).run(sockets=[sock])
-        finally:
-            for child in children:
-                child.terminate()
-            for child in children:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(30)
-            service.close()
+            return
+        if cfg.run_worker:
+            service.start_worker()
+        children = [_spawn_api_process(service) for _ in range(workers - 1)]
+        _announce(service, cfg, workers)
+        # The socket object itself, not its fd: uvicorn wraps an fd as AF_UNIX, and asyncio
+        # then skips TCP_NODELAY on accepted connections (Nagle + delayed ACK: 40 ms a reply).
+        _Server(uvicorn.Config(app_, log_level="warning", access_log=False)).run(sockets=[sock])
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(30)
+        service.close()
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -80,11 +62,8 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _spawn_api_process(service: object) -> subprocess.Popen[bytes]:
+def _spawn_api_process(service: Service) -> subprocess.Popen[bytes]:
     """Another API process on the same listening socket, on the chain and database of this one."""
-    from provenance.service import Service
-
-    assert isinstance(service, Service)
     env = {
         **os.environ,
         "PROVENANCE_RUN_WORKER": "false",
@@ -109,12 +88,7 @@ def _spawn_api_process(service: object) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, env=env)  # noqa: S603 - our own entry point
 
 
-def _announce(service: object, cfg: object, workers: int) -> None:
-    from provenance.config import DEV_ADMIN_TOKEN, DEV_KEY_PASSWORD, Settings
-    from provenance.service import SAMPLE_DATASET, Service
-
-    assert isinstance(service, Service)
-    assert isinstance(cfg, Settings)
+def _announce(service: Service, cfg: Settings, workers: int) -> None:
     url = f"http://{cfg.host}:{cfg.port}"
     for note in service.notes:
         typer.echo(note)
@@ -158,7 +132,3 @@ class _Server(uvicorn.Server):
         finally:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
-
-
-def main() -> None:
-    app()

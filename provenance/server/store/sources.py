@@ -11,55 +11,57 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from provenance.errors import ConflictError, NotFoundError
-from provenance.store.models import Source, VerificationRequest
+from provenance.server.store.models import SourceRow, VerificationRow
 
 
-def register(s: Session, address: str, name: str, keystore: str | None = None) -> Source:
+def register(s: Session, address: str, name: str, keystore: str | None = None) -> SourceRow:
     address = to_checksum_address(address)
-    existing = s.scalar(select(Source).where(Source.address == address))
+    existing = s.scalar(select(SourceRow).where(SourceRow.address == address))
     if existing is not None:
         if existing.status == "revoked":
             raise ConflictError(f"source {address} was revoked; revocation is final", code="source.revoked")
         return existing
-    row = Source(address=address, name=name, status="active", keystore=keystore, chain_state="pending")
+    row = SourceRow(address=address, name=name, status="active", keystore=keystore, chain_state="pending")
     s.add(row)
     s.flush()
     return row
 
 
-def revoke(s: Session, address: str) -> Source:
+def revoke(s: Session, address: str) -> SourceRow:
     row = get(s, address)
     s.execute(
-        update(Source)
-        .where(Source.id == row.id)
+        update(SourceRow)
+        .where(SourceRow.id == row.id)
         .values(status="revoked", chain_state="pending", updated_at=datetime.now(UTC))
     )
     s.refresh(row)
     return row
 
 
-def get(s: Session, address: str) -> Source:
-    row = s.scalar(select(Source).where(Source.address == to_checksum_address(address)))
+def get(s: Session, address: str) -> SourceRow:
+    row = s.scalar(select(SourceRow).where(SourceRow.address == to_checksum_address(address)))
     if row is None:
         raise NotFoundError(f"no source {address}", code="source.not-found")
     return row
 
 
-def find(s: Session, address: str) -> Source | None:
-    return s.scalar(select(Source).where(Source.address == to_checksum_address(address)))
+def find(s: Session, address: str) -> SourceRow | None:
+    return s.scalar(select(SourceRow).where(SourceRow.address == to_checksum_address(address)))
 
 
-def listing(s: Session) -> list[Source]:
-    return list(s.scalars(select(Source).order_by(Source.id)))
+def listing(s: Session) -> list[SourceRow]:
+    return list(s.scalars(select(SourceRow).order_by(SourceRow.id)))
 
 
-def pending_chain_updates(s: Session) -> list[Source]:
-    return list(s.scalars(select(Source).where(Source.chain_state == "pending")))
+def pending_chain_updates(s: Session) -> list[SourceRow]:
+    return list(s.scalars(select(SourceRow).where(SourceRow.chain_state == "pending")))
 
 
 def mark_on_chain(s: Session, source_pk: int, state: str) -> None:
     s.execute(
-        update(Source).where(Source.id == source_pk).values(chain_state=state, updated_at=datetime.now(UTC))
+        update(SourceRow)
+        .where(SourceRow.id == source_pk)
+        .values(chain_state=state, updated_at=datetime.now(UTC))
     )
 
 
@@ -72,8 +74,8 @@ def record_verification(
     version: int | None,
     client: str | None,
     offline: bool,
-) -> VerificationRequest:
-    row = VerificationRequest(
+) -> VerificationRow:
+    row = VerificationRow(
         bundle_sha256=hashlib.sha256(bundle_bytes).digest(),
         dataset=dataset,
         version=version,

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from provenance.errors import NotFoundError
 from provenance.merkle import MerkleTree, leaf_hashes
-from provenance.store.database import Database
-from provenance.store.models import Checkpoint, LogEntry
+from provenance.server.store.database import Database
+from provenance.server.store.models import CheckpointRow, LogEntryRow
 
 
 class LedgerLog:
@@ -31,13 +31,13 @@ class LedgerLog:
         Concurrent appenders serialise on the database (SQLite: the single writer; PostgreSQL:
         the primary key on ``index`` makes the loser's transaction fail and retry).
         """
-        index = int(s.scalar(select(func.coalesce(func.max(LogEntry.index) + 1, 0))) or 0)
-        s.add(LogEntry(index=index, digest=digest, snapshot_pk=snapshot_pk))
+        index = int(s.scalar(select(func.coalesce(func.max(LogEntryRow.index) + 1, 0))) or 0)
+        s.add(LogEntryRow(index=index, digest=digest, snapshot_pk=snapshot_pk))
         s.flush()
         return index
 
     def size(self, s: Session) -> int:
-        return int(s.scalar(select(func.count()).select_from(LogEntry)) or 0)
+        return int(s.scalar(select(func.count()).select_from(LogEntryRow)) or 0)
 
     def tree(self, at_least: int | None = None) -> MerkleTree:
         """The log's tree over every committed entry (extended incrementally). With ``at_least``,
@@ -48,7 +48,11 @@ class LedgerLog:
                 return self._tree
             with self.db.session() as s:
                 new = list(
-                    s.scalars(select(LogEntry.digest).where(LogEntry.index >= known).order_by(LogEntry.index))
+                    s.scalars(
+                        select(LogEntryRow.digest)
+                        .where(LogEntryRow.index >= known)
+                        .order_by(LogEntryRow.index)
+                    )
                 )
             if new or self._tree is None:
                 self._hashes += leaf_hashes([bytes(d) for d in new])
@@ -56,21 +60,21 @@ class LedgerLog:
             return self._tree
 
     def index_of(self, s: Session, digest: bytes) -> int:
-        index = s.scalar(select(LogEntry.index).where(LogEntry.digest == digest))
+        index = s.scalar(select(LogEntryRow.index).where(LogEntryRow.digest == digest))
         if index is None:
             raise NotFoundError("manifest digest is not in the ledger log", code="log.not-found")
         return int(index)
 
     # --- checkpoints ---------------------------------------------------------------------------
 
-    def add_checkpoint(self, s: Session, size: int, root: bytes, note: str) -> Checkpoint:
-        row = Checkpoint(size=size, root=root, note=note)
+    def add_checkpoint(self, s: Session, size: int, root: bytes, note: str) -> CheckpointRow:
+        row = CheckpointRow(size=size, root=root, note=note)
         s.add(row)
         s.flush()
         return row
 
-    def latest_checkpoint(self, s: Session) -> Checkpoint | None:
-        return s.scalar(select(Checkpoint).order_by(Checkpoint.size.desc()).limit(1))
+    def latest_checkpoint(self, s: Session) -> CheckpointRow | None:
+        return s.scalar(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1))
 
-    def checkpoints(self, s: Session, limit: int = 100) -> list[Checkpoint]:
-        return list(s.scalars(select(Checkpoint).order_by(Checkpoint.size.desc()).limit(limit)))
+    def checkpoints(self, s: Session, limit: int = 100) -> list[CheckpointRow]:
+        return list(s.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(limit)))

@@ -26,22 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from provenance.bundle import Anchor
 from provenance.errors import FormatError, InputError, NotFoundError
 from provenance.manifest import Manifest, SignedManifest
-from provenance.merkle import HASH_LEN, MerkleTree
+from provenance.merkle import HASH_LEN, MerkleTree, level_sizes
+from provenance.proofs.bundle import Anchor
 from provenance.records.readers import ChunkResult
 
 TREE_MAGIC = b"PVTREE1\n"
 _HEADER = struct.Struct(">8sQ")
-
-
-def level_sizes(size: int) -> list[int]:
-    """Node counts per level of a tree of ``size`` leaves (leaves first)."""
-    sizes = [size] if size else []
-    while sizes and sizes[-1] > 1:
-        sizes.append((sizes[-1] + 1) // 2)
-    return sizes
 
 
 def write_tree(path: Path, levels: Sequence[bytes]) -> None:
@@ -93,7 +85,7 @@ class _FileSink:
 
 
 @dataclass
-class SnapshotDir:
+class SnapshotFolder:
     path: Path
 
     @property
@@ -179,7 +171,7 @@ def _write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-class StagedSnapshot:
+class StagedFolder:
     """A snapshot being written; :meth:`commit` moves it into place, anything else removes it."""
 
     def __init__(self, out: Path) -> None:
@@ -192,14 +184,14 @@ class StagedSnapshot:
         self._keys = (self.tmp / "keys.jsonl").open("wb")
         self.sink = _FileSink(self._entries, self._keys)
 
-    def commit(self, manifest: Manifest, tree: MerkleTree) -> SnapshotDir:
+    def commit(self, manifest: Manifest, tree: MerkleTree) -> SnapshotFolder:
         self._entries.close()
         self._keys.close()
         levels = getattr(tree.source, "levels", [])
         write_tree(self.tmp / "tree.bin", levels)
         _write_json_atomic(self.tmp / "manifest.json", manifest.to_json())
         os.rename(self.tmp, self.out)
-        return SnapshotDir(self.out)
+        return SnapshotFolder(self.out)
 
     def abort(self) -> None:
         self._entries.close()

@@ -29,7 +29,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class Deployment(Base):
+class DeploymentRow(Base):
     """A registry deployment this service anchors to (the trust root of a chain)."""
 
     __tablename__ = "deployments"
@@ -40,7 +40,7 @@ class Deployment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Source(Base):
+class SourceRow(Base):
     __tablename__ = "sources"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     address: Mapped[str] = mapped_column(String(42), unique=True)
@@ -52,7 +52,7 @@ class Source(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Dataset(Base):
+class DatasetRow(Base):
     __tablename__ = "datasets"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
@@ -64,7 +64,7 @@ class Dataset(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Snapshot(Base):
+class SnapshotRow(Base):
     """One version of a dataset. Visible to readers only in state ``complete``."""
 
     __tablename__ = "snapshots"
@@ -83,7 +83,7 @@ class Snapshot(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class RecordBlock(Base):
+class RecordBlockRow(Base):
     """``BLOCK`` consecutive records of a snapshot in one row: their leaf inputs (RFC 8785
     entries, which hold any ``derived_from`` lineage refs) and key texts, newline-separated, and
     the tree nodes above them up to the block's own root.
@@ -102,7 +102,7 @@ class RecordBlock(Base):
     nodes: Mapped[bytes] = mapped_column(LargeBinary)  # tree levels 1..BLOCK_LEVELS of the block subtree
 
 
-class KeyIndexChunk(Base):
+class KeyIndexChunkRow(Base):
     """A sorted run of (key hash, leaf index) pairs of one snapshot: the record-key index.
 
     Written once after ingest (a sort, then ~1,000 pairs per row) instead of a B-tree index
@@ -119,7 +119,7 @@ class KeyIndexChunk(Base):
     pairs: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class TreeChunk(Base):
+class TreeChunkRow(Base):
     """``CHUNK`` consecutive node hashes of one tree level (a proof reads one chunk per level)."""
 
     __tablename__ = "tree_chunks"
@@ -129,7 +129,7 @@ class TreeChunk(Base):
     hashes: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class LogEntry(Base):
+class LogEntryRow(Base):
     """The ledger log: leaf i is the EIP-712 digest of the i-th snapshot manifest committed."""
 
     __tablename__ = "log_entries"
@@ -139,7 +139,7 @@ class LogEntry(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Checkpoint(Base):
+class CheckpointRow(Base):
     __tablename__ = "checkpoints"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -148,7 +148,7 @@ class Checkpoint(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Anchor(Base):
+class AnchorRow(Base):
     """The anchoring outbox: one row per transaction we owe the chain, with its state.
 
     queued → signed (raw tx stored before sending) → mined → confirmed; dropped anchors (reorg)
@@ -179,7 +179,7 @@ class Anchor(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class VerificationRequest(Base):
+class VerificationRow(Base):
     __tablename__ = "verification_requests"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bundle_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))

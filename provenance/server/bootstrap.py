@@ -18,7 +18,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
 
-from provenance.anchoring import AnchorWorker, leader
 from provenance.chain.backends import AnvilBackend, AnvilNode, Backend, EmbeddedBackend, RpcBackend
 from provenance.chain.deploy import Deployment, attach, deploy, save_deployment
 from provenance.chain.registry import RegistryClient, Transactor
@@ -26,16 +25,17 @@ from provenance.chain.verifier import ChainVerifier
 from provenance.checkpoint import LogSigner
 from provenance.config import DEV_KEY_PASSWORD, Settings
 from provenance.errors import ChainError
+from provenance.ingest import IngestPool
 from provenance.keys import load_log_key, load_source_key, new_log_key, new_source_key
-from provenance.ledger import Ledger
 from provenance.manifest import Domain
 from provenance.records.schema import Schema
-from provenance.snapshot import IngestPool
-from provenance.store import sources
-from provenance.store.database import Database, sqlite_url
-from provenance.store.models import Deployment as DeploymentRow
+from provenance.server.ledger import Ledger
+from provenance.server.store import sources
+from provenance.server.store.database import Database, sqlite_url
+from provenance.server.store.models import DeploymentRow
+from provenance.server.worker import AnchorWorker, leader
 
-log = logging.getLogger("provenance.service")
+log = logging.getLogger("provenance.server.bootstrap")
 
 SAMPLE = Path(__file__).parent / "examples" / "token-ratings.csv"
 SAMPLE_DATASET = "examples/token-ratings"

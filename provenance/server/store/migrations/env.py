@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from provenance.store.models import Base
+from provenance.server.store.models import Base
 
 connection = context.config.attributes.get("connection")
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from provenance.store.models import Anchor
+from provenance.server.store.models import AnchorRow
 
 OPEN_STATES = ("queued", "signed", "sent", "mined")
 
@@ -20,8 +20,8 @@ def enqueue(
     *,
     checkpoint_pk: int | None = None,
     snapshot_pk: int | None = None,
-) -> Anchor:
-    row = Anchor(
+) -> AnchorRow:
+    row = AnchorRow(
         kind=kind,
         chain_id=chain_id,
         contract=contract,
@@ -34,28 +34,28 @@ def enqueue(
     return row
 
 
-def open_anchors(s: Session) -> list[Anchor]:
-    return list(s.scalars(select(Anchor).where(Anchor.state.in_(OPEN_STATES)).order_by(Anchor.id)))
+def open_anchors(s: Session) -> list[AnchorRow]:
+    return list(s.scalars(select(AnchorRow).where(AnchorRow.state.in_(OPEN_STATES)).order_by(AnchorRow.id)))
 
 
 def set_state(s: Session, anchor_pk: int, state: str, **values: object) -> None:
     s.execute(
-        update(Anchor)
-        .where(Anchor.id == anchor_pk)
+        update(AnchorRow)
+        .where(AnchorRow.id == anchor_pk)
         .values(state=state, updated_at=datetime.now(UTC), **values)
     )
 
 
-def for_snapshot(s: Session, snapshot_pk: int) -> Anchor | None:
-    return s.scalar(select(Anchor).where(Anchor.snapshot_pk == snapshot_pk))
+def for_snapshot(s: Session, snapshot_pk: int) -> AnchorRow | None:
+    return s.scalar(select(AnchorRow).where(AnchorRow.snapshot_pk == snapshot_pk))
 
 
-def for_checkpoint(s: Session, checkpoint_pk: int) -> Anchor | None:
-    return s.scalar(select(Anchor).where(Anchor.checkpoint_pk == checkpoint_pk))
+def for_checkpoint(s: Session, checkpoint_pk: int) -> AnchorRow | None:
+    return s.scalar(select(AnchorRow).where(AnchorRow.checkpoint_pk == checkpoint_pk))
 
 
-def listing(s: Session, state: str | None = None, limit: int = 100) -> list[Anchor]:
-    q = select(Anchor).order_by(Anchor.id.desc()).limit(limit)
+def listing(s: Session, state: str | None = None, limit: int = 100) -> list[AnchorRow]:
+    q = select(AnchorRow).order_by(AnchorRow.id.desc()).limit(limit)
     if state:
-        q = q.where(Anchor.state == state)
+        q = q.where(AnchorRow.state == state)
     return list(s.scalars(q))

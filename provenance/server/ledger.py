@@ -18,33 +18,25 @@ from typing import Any
 from eth_account import Account
 from sqlalchemy import select
 
-from provenance import bundle
 from provenance.checkpoint import LogSigner
 from provenance.config import Settings
+from provenance.datasets import check_dataset_name, dataset_id
 from provenance.errors import ConflictError, FormatError, InputError, NotFoundError, SignatureError
+from provenance.ingest import Ingested, IngestPool, Limits, ingest_file
 from provenance.keys import load_source_key
-from provenance.manifest import (
-    Domain,
-    Manifest,
-    Parent,
-    SignedManifest,
-    check_dataset_name,
-    check_transform,
-    dataset_id,
-    sign,
-)
+from provenance.lineage import Parent, check_parent_roots, check_transform
+from provenance.manifest import Domain, Manifest, SignedManifest, sign
 from provenance.merkle import MerkleTree
+from provenance.proofs import bundle
+from provenance.proofs.verify import AnchorReader, Policy, verify_bundle
 from provenance.records.canonical import key_text
 from provenance.records.readers import ChunkResult
 from provenance.records.schema import Schema, parse_key
-from provenance.snapshot import Built, IngestPool, Limits, build
-from provenance.store import outbox, sources
-from provenance.store.database import Database
-from provenance.store.ledgerlog import LedgerLog
-from provenance.store.models import Anchor as AnchorRow
-from provenance.store.models import Checkpoint as CheckpointRow
-from provenance.store.models import Dataset
-from provenance.store.snapshots import RecordWriter, SnapshotInfo, SnapshotStore
+from provenance.server.store import outbox, sources
+from provenance.server.store.database import Database
+from provenance.server.store.ledgerlog import LedgerLog
+from provenance.server.store.models import AnchorRow, CheckpointRow, DatasetRow
+from provenance.server.store.snapshots import RecordWriter, SnapshotInfo, SnapshotStore
 
 ANCHOR_MODES = ("checkpoint", "direct")
 
@@ -89,7 +81,7 @@ class Ledger:
         anchor_mode: str = "checkpoint",
         signing_key: str | None = None,
         salt_secret: bytes | None = None,
-    ) -> Dataset:
+    ) -> DatasetRow:
         check_dataset_name(name)
         if anchor_mode not in ANCHOR_MODES:
             raise InputError(f"anchor mode must be one of {ANCHOR_MODES}", code="dataset.bad-mode")
@@ -106,7 +98,7 @@ class Ledger:
                 raise ConflictError(
                     f"dataset {name!r} exists with another schema or mode", code="dataset.exists"
                 )
-            row = Dataset(
+            row = DatasetRow(
                 name=name,
                 dataset_id=dataset_id(name),
                 schema_json=json.dumps(schema.to_json()),
@@ -118,13 +110,13 @@ class Ledger:
             s.flush()
             return row
 
-    def dataset(self, name: str) -> Dataset:
+    def dataset(self, name: str) -> DatasetRow:
         with self.db.session() as s:
             return self.snapshots.require_dataset(s, name)
 
-    def datasets(self) -> list[Dataset]:
+    def datasets(self) -> list[DatasetRow]:
         with self.db.session() as s:
-            return list(s.scalars(select(Dataset).order_by(Dataset.name)))
+            return list(s.scalars(select(DatasetRow).order_by(DatasetRow.name)))
 
     # --- ingest ------------------------------------------------------------------------------
 
@@ -171,7 +163,7 @@ class Ledger:
         pk = self.snapshots.begin(ds.id, version)
         try:
             writer = RecordWriter(self.db, pk)
-            built = build(
+            built = ingest_file(
                 path,
                 schema,
                 writer,
@@ -196,11 +188,11 @@ class Ledger:
         return IngestResult(info, created=True)
 
     def _reupload(
-        self, ds: Dataset, schema: Schema, path: Path, version: int, fmt: str | None, limits: Limits
+        self, ds: DatasetRow, schema: Schema, path: Path, version: int, fmt: str | None, limits: Limits
     ) -> IngestResult:
         with self.db.session() as s:
             info = self.snapshots.get(s, ds.name, version)
-        built = build(
+        built = ingest_file(
             path,
             schema,
             _RootOnly(),
@@ -233,10 +225,10 @@ class Ledger:
 
     def _server_sign(
         self,
-        ds: Dataset,
+        ds: DatasetRow,
         schema: Schema,
         version: int,
-        built: Built,
+        built: Ingested,
         created_at: int | None,
         parents: tuple[tuple[str, int], ...],
         transform: dict[str, Any] | None,
@@ -276,7 +268,7 @@ class Ledger:
         return str(Account.from_key(self._source_key(name)).address)
 
     def _check_manifest(
-        self, ds: Dataset, schema: Schema, version: int, built: Built, signed: SignedManifest
+        self, ds: DatasetRow, schema: Schema, version: int, built: Ingested, signed: SignedManifest
     ) -> None:
         m = signed.manifest
         problems = [
@@ -301,17 +293,10 @@ class Ledger:
                 raise SignatureError(
                     f"{signed.signer} is not an active source of this ledger", code="signature.unknown-source"
                 )
-            for p in m.parents:
-                if p.dataset is None:
-                    continue
-                info = self.snapshots.get(s, p.dataset, p.version)
-                if info.root != p.root:
-                    raise SignatureError(
-                        f"parent {p.dataset} v{p.version} has root {info.root.hex()} here",
-                        code="signature.parent-mismatch",
-                    )
+        with self.db.session() as s:
+            check_parent_roots(m.parents, lambda name, version: self.snapshots.get(s, name, version).root)
 
-    def _complete(self, ds: Dataset, pk: int, built: Built, signed: SignedManifest) -> SnapshotInfo:
+    def _complete(self, ds: DatasetRow, pk: int, built: Ingested, signed: SignedManifest) -> SnapshotInfo:
         digest = signed.manifest.digest(signed.domain)
         with self.db.session() as s:
             index = self.log.append(s, digest, pk)
@@ -345,7 +330,7 @@ class Ledger:
         index, entry = self.snapshots.find_record(info.pk, key)
         path = self.snapshots.tree(info.pk, info.size).inclusion_proof(index)
         log, anchor, state = self._anchor_material(info, mode)
-        doc = bundle.build(
+        doc = bundle.assemble(
             dataset=name,
             version=version,
             key=key_values,
@@ -496,7 +481,7 @@ class Ledger:
         self,
         data: bytes,
         *,
-        chain: bundle.AnchorReader | None,
+        chain: AnchorReader | None,
         offline: bool = False,
         client: str | None = None,
     ) -> dict[str, Any]:
@@ -515,8 +500,8 @@ class Ledger:
                     offline=offline,
                 )
             raise
-        policy = bundle.Policy(offline=offline, log_keys=(self.log_signer.verifier_key(),))
-        verdict = bundle.verify(doc, policy=policy, chain=None if offline else chain).to_json()
+        policy = Policy(offline=offline, log_keys=(self.log_signer.verifier_key(),))
+        verdict = verify_bundle(doc, policy=policy, chain=None if offline else chain).to_json()
         with self.db.session() as s:
             row = sources.record_verification(
                 s,

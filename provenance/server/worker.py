@@ -30,17 +30,16 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select
 
-from provenance.chain.anchors import AnchorRef, AnchorState, check
+from provenance.chain.finality import AnchorRef, AnchorState, check
 from provenance.chain.registry import ContractRevert, RegistryClient, snapshot_tuple
 from provenance.checkpoint import Checkpoint
 from provenance.errors import ChainError, ProvenanceError, RpcUnavailable
-from provenance.ledger import Ledger
 from provenance.manifest import SignedManifest
-from provenance.store import outbox, sources
-from provenance.store.models import Anchor, Dataset, LogEntry, Snapshot
-from provenance.store.models import Checkpoint as CheckpointRow
+from provenance.server.ledger import Ledger
+from provenance.server.store import outbox, sources
+from provenance.server.store.models import AnchorRow, CheckpointRow, DatasetRow, LogEntryRow, SnapshotRow
 
-log = logging.getLogger("provenance.anchoring")
+log = logging.getLogger("provenance.server.worker")
 
 
 @dataclass
@@ -125,12 +124,12 @@ class AnchorWorker:
     def maybe_checkpoint(self, force: bool = False) -> CheckpointRow | None:
         db = self.ledger.db
         with db.session() as s:
-            size = int(s.scalar(select(func.count()).select_from(LogEntry)) or 0)
+            size = int(s.scalar(select(func.count()).select_from(LogEntryRow)) or 0)
             latest = self.ledger.log.latest_checkpoint(s)
             done = latest.size if latest else 0
             if size <= done:
                 return None
-            oldest = s.scalar(select(LogEntry.created_at).where(LogEntry.index == done))
+            oldest = s.scalar(select(LogEntryRow.created_at).where(LogEntryRow.index == done))
         age = (datetime.now(UTC) - _aware(oldest)).total_seconds() if oldest else 0.0
         if not (force or size - done >= self.checkpoint_every or age >= self.checkpoint_interval):
             return None
@@ -150,7 +149,7 @@ class AnchorWorker:
         for row in rows:
             getattr(self, f"_on_{row.state}")(row)
 
-    def _on_queued(self, row: Anchor) -> None:
+    def _on_queued(self, row: AnchorRow) -> None:
         existing = self._already_on_chain(row)
         if existing is not None:  # a previous attempt landed but its update was lost
             self._set(
@@ -175,7 +174,7 @@ class AnchorWorker:
         row.raw_tx, row.tx_hash = raw, tx_hash
         self._on_signed(row)
 
-    def _on_signed(self, row: Anchor) -> None:
+    def _on_signed(self, row: AnchorRow) -> None:
         assert row.raw_tx is not None
         receipt = self.client.receipt(bytes(row.tx_hash or b""))
         if receipt is None:
@@ -189,7 +188,7 @@ class AnchorWorker:
         row.state = "sent"
         self._on_sent(row)
 
-    def _on_sent(self, row: Anchor) -> None:
+    def _on_sent(self, row: AnchorRow) -> None:
         receipt = self.client.receipt(bytes(row.tx_hash or b""))
         if receipt is None and row.raw_tx is not None:
             try:
@@ -224,7 +223,7 @@ class AnchorWorker:
         )
         self.stats.anchored += 1
 
-    def _on_mined(self, row: Anchor) -> None:
+    def _on_mined(self, row: AnchorRow) -> None:
         assert row.tx_hash is not None and row.block_hash is not None and row.block_number is not None
         status = check(
             self.client,
@@ -260,16 +259,16 @@ class AnchorWorker:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _set(self, row: Anchor, state: str, **values: object) -> None:
+    def _set(self, row: AnchorRow, state: str, **values: object) -> None:
         with self.ledger.db.session() as s:
             outbox.set_state(s, row.id, state, **values)
 
-    def _function(self, row: Anchor) -> Any | None:
+    def _function(self, row: AnchorRow) -> Any | None:
         db = self.ledger.db
         functions = self.client.contract.functions
         with db.session() as s:
             if row.kind == "direct":
-                snap = s.get(Snapshot, row.snapshot_pk)
+                snap = s.get(SnapshotRow, row.snapshot_pk)
                 assert snap is not None and snap.signed_manifest is not None
                 signed = SignedManifest.from_json(json.loads(snap.signed_manifest))
                 return functions.anchorSnapshot(snapshot_tuple(signed.manifest), signed.signature)
@@ -285,14 +284,14 @@ class AnchorWorker:
         proof = self.ledger.log.tree().consistency_proof(base, cp.size) if base else []
         return functions.anchorCheckpoint(cp.size, bytes(cp.root), proof)
 
-    def _already_on_chain(self, row: Anchor) -> tuple[bytes, int, bytes, int | None] | None:
+    def _already_on_chain(self, row: AnchorRow) -> tuple[bytes, int, bytes, int | None] | None:
         """(tx hash, block number, block hash, checkpoint index) of the anchor if it landed."""
         db = self.ledger.db
         with db.session() as s:
             if row.kind == "direct":
-                snap = s.get(Snapshot, row.snapshot_pk)
+                snap = s.get(SnapshotRow, row.snapshot_pk)
                 assert snap is not None
-                ds = s.get(Dataset, snap.dataset_pk)
+                ds = s.get(DatasetRow, snap.dataset_pk)
                 assert ds is not None
                 record = self.client.snapshot_of(ds.dataset_id, snap.version)
                 if record is None:

@@ -41,7 +41,7 @@ class EntrySink(Protocol):
 
 
 @dataclass(frozen=True)
-class Built:
+class Ingested:
     size: int
     tree: MerkleTree
     source: str
@@ -58,7 +58,7 @@ class Limits:
     max_record_bytes: int = 1 << 20
 
 
-def build(
+def ingest_file(
     path: Path,
     schema: Schema,
     sink: EntrySink,
@@ -70,7 +70,7 @@ def build(
     progress: Callable[[int], None] | None = None,
     source_name: str | None = None,
     pool: IngestPool | None = None,
-) -> Built:
+) -> Ingested:
     """Read ``path``, hand its entries to ``sink`` in order and return the tree.
 
     Raises:
@@ -113,7 +113,7 @@ def build(
             progress(size)
     _refuse_duplicate_keys(path, fmt, ctx, b"".join(key_hashes))
     tree = MerkleTree.from_leaf_hashes(b"".join(hashes), threads=max(1, min(workers, 2)))
-    return Built(size=size, tree=tree, source=source, fmt=fmt)
+    return Ingested(size=size, tree=tree, source=source, fmt=fmt)
 
 
 def _refuse_duplicate_keys(path: Path, fmt: str, ctx: Context, key_hashes: bytes) -> None:

@@ -24,11 +24,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from provenance.errors import ConflictError, NotFoundError
-from provenance.merkle import HASH_LEN, MerkleTree, parent_level
+from provenance.merkle import HASH_LEN, MerkleTree, level_sizes, parent_level
 from provenance.records.readers import ChunkResult
-from provenance.snapshotdir import level_sizes
-from provenance.store.database import Database
-from provenance.store.models import Dataset, KeyIndexChunk, RecordBlock, Snapshot, TreeChunk
+from provenance.server.store.database import Database
+from provenance.server.store.models import (
+    DatasetRow,
+    KeyIndexChunkRow,
+    RecordBlockRow,
+    SnapshotRow,
+    TreeChunkRow,
+)
 
 CHUNK = 64
 BLOCK = 64  # records per record_blocks row (~10 KiB: what one proof reads)
@@ -59,7 +64,7 @@ class SnapshotInfo:
 
 
 class RecordWriter:
-    """An :class:`~provenance.snapshot.EntrySink` writing a building snapshot's records in blocks.
+    """An :class:`~provenance.ingest.EntrySink` writing a building snapshot's records in blocks.
 
     Records go in leaf order, ``BLOCK`` per row, each row with the block's own subtree (tree
     levels 1..``BLOCK_LEVELS``, computed from its leaf hashes), so that a proof reads one block
@@ -189,7 +194,7 @@ def _insert_rows(s: Session, table: str, columns: tuple[str, ...], rows: Sequenc
 
 def _heartbeat(s: Session, snapshot_pk: int) -> None:
     """A building snapshot's ``created_at`` is its last sign of life (see ``discard_stale``)."""
-    s.execute(update(Snapshot).where(Snapshot.id == snapshot_pk).values(created_at=datetime.now(UTC)))
+    s.execute(update(SnapshotRow).where(SnapshotRow.id == snapshot_pk).values(created_at=datetime.now(UTC)))
 
 
 class SnapshotStore:
@@ -203,10 +208,10 @@ class SnapshotStore:
 
     # --- datasets --------------------------------------------------------------------------
 
-    def dataset(self, s: Session, name: str) -> Dataset | None:
-        return s.scalar(select(Dataset).where(Dataset.name == name))
+    def dataset(self, s: Session, name: str) -> DatasetRow | None:
+        return s.scalar(select(DatasetRow).where(DatasetRow.name == name))
 
-    def require_dataset(self, s: Session, name: str) -> Dataset:
+    def require_dataset(self, s: Session, name: str) -> DatasetRow:
         ds = self.dataset(s, name)
         if ds is None:
             raise NotFoundError(f"no dataset {name!r}", code="dataset.not-found")
@@ -218,7 +223,9 @@ class SnapshotStore:
         """A ``building`` snapshot row; refuses a version being built or already complete."""
         with self.db.session() as s:
             existing = s.scalar(
-                select(Snapshot).where(Snapshot.dataset_pk == dataset_pk, Snapshot.version == version)
+                select(SnapshotRow).where(
+                    SnapshotRow.dataset_pk == dataset_pk, SnapshotRow.version == version
+                )
             )
             if existing is not None:
                 if existing.state == "complete":
@@ -229,7 +236,7 @@ class SnapshotStore:
                     )
                 s.delete(existing)  # a stale leftover of a crashed ingest
                 s.flush()
-            row = Snapshot(
+            row = SnapshotRow(
                 dataset_pk=dataset_pk, version=version, state="building", size=0, created_at=datetime.now(UTC)
             )
             s.add(row)
@@ -267,8 +274,8 @@ class SnapshotStore:
         log_index: int | None,
     ) -> None:
         s.execute(
-            update(Snapshot)
-            .where(Snapshot.id == snapshot_pk)
+            update(SnapshotRow)
+            .where(SnapshotRow.id == snapshot_pk)
             .values(
                 state="complete",
                 size=size,
@@ -291,7 +298,9 @@ class SnapshotStore:
         with self.db.session() as s:
             pks = list(
                 s.scalars(
-                    select(Snapshot.id).where(Snapshot.state == "building", Snapshot.created_at < cutoff)
+                    select(SnapshotRow.id).where(
+                        SnapshotRow.state == "building", SnapshotRow.created_at < cutoff
+                    )
                 )
             )
             self._delete(s, pks)
@@ -302,37 +311,39 @@ class SnapshotStore:
             return
         # explicit, not ON DELETE CASCADE: SQLite only cascades with foreign_keys on, and a
         # 10 M-row cascade is better done table by table
-        s.execute(delete(RecordBlock).where(RecordBlock.snapshot_pk.in_(pks)))
-        s.execute(delete(KeyIndexChunk).where(KeyIndexChunk.snapshot_pk.in_(pks)))
-        s.execute(delete(TreeChunk).where(TreeChunk.snapshot_pk.in_(pks)))
-        s.execute(delete(Snapshot).where(Snapshot.id.in_(pks), Snapshot.state == "building"))
+        s.execute(delete(RecordBlockRow).where(RecordBlockRow.snapshot_pk.in_(pks)))
+        s.execute(delete(KeyIndexChunkRow).where(KeyIndexChunkRow.snapshot_pk.in_(pks)))
+        s.execute(delete(TreeChunkRow).where(TreeChunkRow.snapshot_pk.in_(pks)))
+        s.execute(delete(SnapshotRow).where(SnapshotRow.id.in_(pks), SnapshotRow.state == "building"))
 
     # --- reading -----------------------------------------------------------------------------
 
     def get(self, s: Session, dataset: str, version: int) -> SnapshotInfo:
         row = s.execute(
-            select(Snapshot, Dataset.name)
-            .join(Dataset, Dataset.id == Snapshot.dataset_pk)
-            .where(Dataset.name == dataset, Snapshot.version == version, Snapshot.state == "complete")
+            select(SnapshotRow, DatasetRow.name)
+            .join(DatasetRow, DatasetRow.id == SnapshotRow.dataset_pk)
+            .where(
+                DatasetRow.name == dataset, SnapshotRow.version == version, SnapshotRow.state == "complete"
+            )
         ).first()
         if row is None:
             raise NotFoundError(f"no snapshot {dataset} v{version}", code="snapshot.not-found")
         return _info(row[0], row[1])
 
-    def versions(self, s: Session, dataset_pk: int) -> list[Snapshot]:
+    def versions(self, s: Session, dataset_pk: int) -> list[SnapshotRow]:
         return list(
             s.scalars(
-                select(Snapshot)
-                .where(Snapshot.dataset_pk == dataset_pk, Snapshot.state == "complete")
-                .order_by(Snapshot.version)
+                select(SnapshotRow)
+                .where(SnapshotRow.dataset_pk == dataset_pk, SnapshotRow.state == "complete")
+                .order_by(SnapshotRow.version)
             )
         )
 
     def latest_version(self, s: Session, dataset_pk: int) -> int:
         v = s.scalar(
-            select(Snapshot.version)
-            .where(Snapshot.dataset_pk == dataset_pk, Snapshot.state == "complete")
-            .order_by(Snapshot.version.desc())
+            select(SnapshotRow.version)
+            .where(SnapshotRow.dataset_pk == dataset_pk, SnapshotRow.state == "complete")
+            .order_by(SnapshotRow.version.desc())
             .limit(1)
         )
         return int(v or 0)
@@ -394,9 +405,9 @@ class SnapshotStore:
         """All leaf inputs in order (consistency checks, exports)."""
         out: list[bytes] = []
         for (blob,) in s.execute(
-            select(RecordBlock.entries)
-            .where(RecordBlock.snapshot_pk == snapshot_pk)
-            .order_by(RecordBlock.block)
+            select(RecordBlockRow.entries)
+            .where(RecordBlockRow.snapshot_pk == snapshot_pk)
+            .order_by(RecordBlockRow.block)
         ):
             out += bytes(blob).split(b"\n")
         return out
@@ -508,7 +519,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _info(row: Snapshot, name: str) -> SnapshotInfo:
+def _info(row: SnapshotRow, name: str) -> SnapshotInfo:
     assert row.root is not None
     assert row.digest is not None
     return SnapshotInfo(

@@ -1,0 +1,1 @@
+"""Proof formats and their verification (pure: no store, chain or web code)."""
