@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from provenance.errors import (
+    AuthForbidden,
+    AuthRequired,
     ChainError,
     ConflictError,
     FormatError,
@@ -26,8 +28,10 @@ from provenance.errors import (
 
 log = logging.getLogger("api")
 
-# Most specific first.
+# Most specific first: the first class an error is an instance of gives its status.
 STATUS_BY_CLASS: list[tuple[type[ProvenanceError], int]] = [
+    (AuthRequired, 401),
+    (AuthForbidden, 403),
     (LimitExceeded, 413),
     (InputError, 422),
     (FormatError, 422),
@@ -39,17 +43,9 @@ STATUS_BY_CLASS: list[tuple[type[ProvenanceError], int]] = [
     (StorageError, 503),
     (KeyStoreError, 503),
 ]
-STATUS_BY_CODE = {
-    "snapshot.in-progress": 409,
-    "auth.required": 401,
-    "auth.forbidden": 403,
-    "request.too-large": 413,
-}
 
 
 def status_of(error: ProvenanceError) -> int:
-    if error.code in STATUS_BY_CODE:
-        return STATUS_BY_CODE[error.code]
     for cls, status in STATUS_BY_CLASS:
         if isinstance(error, cls):
             return status

@@ -29,7 +29,7 @@ def run(cfg: Settings, *, workers: int = 1, extra: bool = False) -> None:
     service = open_service(cfg)
     children: list[subprocess.Popen[bytes]] = []
     try:
-        app_ = create_app(service)
+        app_ = create_app(service.ledger)
         sock = _listen(cfg.host, cfg.port)
         if extra:  # an extra API process started by the first one
             _Server(uvicorn.Config(app_, log_level="warning", access_log=False)).run(sockets=[sock])

@@ -29,15 +29,14 @@ from provenance.ingest import IngestPool
 from provenance.keys import load_log_key, load_source_key, new_log_key, new_source_key
 from provenance.manifest import Domain
 from provenance.records.schema import Schema
-from provenance.server.ledger import Ledger
-from provenance.server.store import sources
+from provenance.server.ledger import ChainLink, Ledger
 from provenance.server.store.database import Database, sqlite_url
 from provenance.server.store.models import DeploymentRow
 from provenance.server.worker import AnchorWorker, leader
 
 log = logging.getLogger("provenance.server.bootstrap")
 
-SAMPLE = Path(__file__).parent / "examples" / "token-ratings.csv"
+SAMPLE = Path(__file__).parents[1] / "examples" / "token-ratings.csv"
 SAMPLE_DATASET = "examples/token-ratings"
 SAMPLE_SCHEMA = Schema(
     ("symbol", "date"),
@@ -66,10 +65,6 @@ class Service:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    @property
-    def verifier(self) -> ChainVerifier:
-        return ChainVerifier(self.backend.w3, confirmations=self.settings.confirmations)
-
     def start_worker(self) -> None:
         """Run the anchoring worker in a thread, if this process wins the leader lock."""
         if self._thread is not None:
@@ -91,8 +86,8 @@ class Service:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        if self.ledger.ingest_pool is not None:
-            self.ledger.ingest_pool.close()
+        if self.ledger.intake.pool is not None:
+            self.ledger.intake.pool.close()
         self.backend.close()
         self.db.close()
 
@@ -177,8 +172,7 @@ def _dev_source(settings: Settings, ledger: Ledger, password: str, notes: list[s
         info = new_source_key(settings.keys_dir, DEV_SOURCE, password)
         notes.append(f"created development source key {path} ({info.public})")
     address = ledger.source_address(DEV_SOURCE)
-    with ledger.db.session() as s:
-        sources.register(s, address, "development source", keystore=DEV_SOURCE)
+    ledger.register_source(address, "development source", keystore=DEV_SOURCE)
     return address
 
 
@@ -199,10 +193,12 @@ def open_service(settings: Settings) -> Service:
         if not client.is_anchorer(account.address):
             client.set_anchorer(account.address, True, account)
         signer = _log_signer(settings, password, notes)
-        ledger = Ledger(settings, db, Domain(client.chain_id, client.address), signer)
+        verifier = ChainVerifier(backend.w3, confirmations=settings.confirmations)
+        chain = ChainLink(client, verifier, deployment)
+        ledger = Ledger(settings, db, Domain(client.chain_id, client.address), signer, chain)
         ledger.snapshots.discard_stale()
-        ledger.ingest_pool = IngestPool(settings.ingest_workers)
-        threading.Thread(target=ledger.ingest_pool.warm, name="warm-ingest-workers", daemon=True).start()
+        pool = ledger.intake.pool = IngestPool(settings.ingest_workers)
+        threading.Thread(target=pool.warm, name="warm-ingest-workers", daemon=True).start()
         worker = AnchorWorker(
             ledger,
             client,
@@ -226,10 +222,7 @@ def open_service(settings: Settings) -> Service:
 
 def _load_sample(ledger: Ledger, notes: list[str]) -> None:
     ledger.create_dataset(SAMPLE_DATASET, SAMPLE_SCHEMA, anchor_mode="checkpoint", signing_key=DEV_SOURCE)
-    with ledger.db.session() as s:
-        ds = ledger.snapshots.require_dataset(s, SAMPLE_DATASET)
-        has = ledger.snapshots.latest_version(s, ds.id) > 0
-    if not has:
+    if not ledger.versions(SAMPLE_DATASET):
         result = ledger.ingest(SAMPLE_DATASET, SAMPLE, created_at=1764288000)
         notes.append(
             f"loaded {SAMPLE.name} as {SAMPLE_DATASET} v{result.snapshot.version} "

@@ -17,8 +17,6 @@ are retried on the next step. Only one worker runs per database (see ``leader``)
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import logging
 import threading
 import time
@@ -28,16 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import func, select
 
 from provenance.chain.finality import AnchorRef, AnchorState, check
 from provenance.chain.registry import ContractRevert, RegistryClient, snapshot_tuple
-from provenance.checkpoint import Checkpoint
 from provenance.errors import ChainError, ProvenanceError, RpcUnavailable
-from provenance.manifest import SignedManifest
 from provenance.server.ledger import Ledger
-from provenance.server.store import outbox, sources
-from provenance.server.store.models import AnchorRow, CheckpointRow, DatasetRow, LogEntryRow, SnapshotRow
+from provenance.server.store.models import AnchorRow, CheckpointRow
 
 log = logging.getLogger("provenance.server.worker")
 
@@ -103,10 +97,8 @@ class AnchorWorker:
     # --- sources -----------------------------------------------------------------------------
 
     def sync_sources(self) -> None:
-        db = self.ledger.db
-        with db.session() as s:
-            pending = [(row.id, row.address, row.status) for row in sources.pending_chain_updates(s)]
-        for pk, address, status in pending:
+        for update in self.ledger.pending_source_updates():
+            pk, address, status = update.pk, update.address, update.status
             on_chain = self.client.source_status(address)
             try:
                 if status == "active" and on_chain == 0:
@@ -116,37 +108,21 @@ class AnchorWorker:
             except ContractRevert as e:
                 self._error(f"source {address}: {e.message}")
                 continue
-            with db.session() as s:
-                sources.mark_on_chain(s, pk, "registered" if status == "active" else "revoked")
+            self.ledger.mark_source_on_chain(pk, "registered" if status == "active" else "revoked")
 
     # --- checkpoints -------------------------------------------------------------------------
 
     def maybe_checkpoint(self, force: bool = False) -> CheckpointRow | None:
-        db = self.ledger.db
-        with db.session() as s:
-            size = int(s.scalar(select(func.count()).select_from(LogEntryRow)) or 0)
-            latest = self.ledger.log.latest_checkpoint(s)
-            done = latest.size if latest else 0
-            if size <= done:
-                return None
-            oldest = s.scalar(select(LogEntryRow.created_at).where(LogEntryRow.index == done))
+        size, done, oldest = self.ledger.unanchored_log()
         age = (datetime.now(UTC) - _aware(oldest)).total_seconds() if oldest else 0.0
-        if not (force or size - done >= self.checkpoint_every or age >= self.checkpoint_interval):
+        if not checkpoint_due(size - done, age, self.checkpoint_every, self.checkpoint_interval, force):
             return None
-        tree = self.ledger.log.tree()
-        size = tree.size
-        note = self.ledger.log_signer.sign(Checkpoint(self.ledger.log_signer.name, size, tree.root)).text()
-        with db.session() as s:
-            row = self.ledger.log.add_checkpoint(s, size, tree.root, note)
-            outbox.enqueue(s, "checkpoint", self.client.chain_id, self.client.address, checkpoint_pk=row.id)
-        return row
+        return self.ledger.cut_checkpoint()
 
     # --- the outbox --------------------------------------------------------------------------
 
     def drain(self) -> None:
-        with self.ledger.db.session() as s:
-            rows = outbox.open_anchors(s)
-        for row in rows:
+        for row in self.ledger.open_anchors():
             getattr(self, f"_on_{row.state}")(row)
 
     def _on_queued(self, row: AnchorRow) -> None:
@@ -260,20 +236,16 @@ class AnchorWorker:
     # --- helpers -----------------------------------------------------------------------------
 
     def _set(self, row: AnchorRow, state: str, **values: object) -> None:
-        with self.ledger.db.session() as s:
-            outbox.set_state(s, row.id, state, **values)
+        self.ledger.set_anchor_state(row.id, state, **values)
 
     def _function(self, row: AnchorRow) -> Any | None:
-        db = self.ledger.db
         functions = self.client.contract.functions
-        with db.session() as s:
-            if row.kind == "direct":
-                snap = s.get(SnapshotRow, row.snapshot_pk)
-                assert snap is not None and snap.signed_manifest is not None
-                signed = SignedManifest.from_json(json.loads(snap.signed_manifest))
-                return functions.anchorSnapshot(snapshot_tuple(signed.manifest), signed.signature)
-            cp = s.get(CheckpointRow, row.checkpoint_pk)
-            assert cp is not None
+        if row.kind == "direct":
+            assert row.snapshot_pk is not None
+            signed = self.ledger.direct_subject(row.snapshot_pk).signed
+            return functions.anchorSnapshot(snapshot_tuple(signed.manifest), signed.signature)
+        assert row.checkpoint_pk is not None
+        cp = self.ledger.checkpoint_of(row.checkpoint_pk)
         on_chain = self.client.latest_checkpoint()
         base = on_chain.size if on_chain else 0
         if base >= cp.size:
@@ -281,41 +253,45 @@ class AnchorWorker:
             # proofs use the later one. Nothing to send.
             self._set(row, "superseded", last_error=f"chain already at log size {base}")
             return None
-        proof = self.ledger.log.tree().consistency_proof(base, cp.size) if base else []
+        proof = self.ledger.log_consistency_proof(base, cp.size) if base else []
         return functions.anchorCheckpoint(cp.size, bytes(cp.root), proof)
 
     def _already_on_chain(self, row: AnchorRow) -> tuple[bytes, int, bytes, int | None] | None:
         """(tx hash, block number, block hash, checkpoint index) of the anchor if it landed."""
-        db = self.ledger.db
-        with db.session() as s:
-            if row.kind == "direct":
-                snap = s.get(SnapshotRow, row.snapshot_pk)
-                assert snap is not None
-                ds = s.get(DatasetRow, snap.dataset_pk)
-                assert ds is not None
-                record = self.client.snapshot_of(ds.dataset_id, snap.version)
-                if record is None:
-                    return None
-                if record.root != snap.root:
-                    raise ChainError(
-                        f"{ds.name} v{snap.version} is anchored with another root", code="chain.conflict"
-                    )
-                event = self.client.find_event(
-                    "SnapshotAnchored", self.deploy_block, datasetId=ds.dataset_id, version=snap.version
-                )
-            else:
-                cp = s.get(CheckpointRow, row.checkpoint_pk)
-                assert cp is not None
-                # Only the latest checkpoint is in storage; the events record every anchored one.
-                event = self.client.find_event("CheckpointAnchored", self.deploy_block, size=cp.size)
-                if event is not None and bytes(event["args"]["root"]) != cp.root:
-                    raise ChainError(
-                        f"log size {cp.size} is anchored with another root", code="chain.conflict"
-                    )
+        event = self._direct_event(row) if row.kind == "direct" else self._checkpoint_event(row)
         if event is None:
             return None
         index = int(event["args"]["index"]) if row.kind == "checkpoint" else None
         return bytes(event["transactionHash"]), int(event["blockNumber"]), bytes(event["blockHash"]), index
+
+    def _direct_event(self, row: AnchorRow) -> Any | None:
+        assert row.snapshot_pk is not None
+        subject = self.ledger.direct_subject(row.snapshot_pk)
+        record = self.client.snapshot_of(subject.dataset_id, subject.version)
+        if record is None:
+            return None
+        if record.root != subject.root:
+            raise ChainError(
+                f"{subject.dataset} v{subject.version} is anchored with another root", code="chain.conflict"
+            )
+        return self.client.find_event(
+            "SnapshotAnchored", self.deploy_block, datasetId=subject.dataset_id, version=subject.version
+        )
+
+    def _checkpoint_event(self, row: AnchorRow) -> Any | None:
+        assert row.checkpoint_pk is not None
+        cp = self.ledger.checkpoint_of(row.checkpoint_pk)
+        # Only the latest checkpoint is in storage; the events record every anchored one.
+        event = self.client.find_event("CheckpointAnchored", self.deploy_block, size=cp.size)
+        if event is not None and bytes(event["args"]["root"]) != cp.root:
+            raise ChainError(f"log size {cp.size} is anchored with another root", code="chain.conflict")
+        return event
+
+
+def checkpoint_due(pending: int, age: float, every: int, interval: float, force: bool = False) -> bool:
+    """Whether to cut a checkpoint: ``pending`` log entries after the last one, the oldest of
+    them ``age`` seconds old; due at ``every`` entries or ``interval`` seconds (never when empty)."""
+    return pending > 0 and (force or pending >= every or age >= interval)
 
 
 def _aware(value: datetime) -> datetime:
@@ -332,36 +308,8 @@ def wait_until(predicate: Any, timeout: float = 30.0, poll: float = 0.1) -> bool
     return bool(predicate())
 
 
-LEADER_LOCK_KEY = 0x70726F76  # "prov": the PostgreSQL advisory lock of the anchoring worker
-
-
 @contextlib.contextmanager
 def leader(ledger: Ledger) -> Iterator[bool]:
-    """Hold the anchoring leadership for the duration of the block; yields whether we got it.
-
-    PostgreSQL: a session advisory lock on a dedicated connection (released if the process
-    dies). SQLite: an exclusive ``flock`` on a file beside the database (same guarantee).
-    """
-    if ledger.db.is_postgres:
-        conn = ledger.db.engine.connect()
-        try:
-            got = bool(conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({LEADER_LOCK_KEY})").scalar())
-            yield got
-        finally:
-            if not conn.closed:
-                with contextlib.suppress(Exception):
-                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({LEADER_LOCK_KEY})")
-            conn.close()
-        return
-    path = ledger.settings.data_dir / "anchoring.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    """Hold the anchoring leadership for the duration of the block; yields whether we got it."""
+    with ledger.leadership() as ok:
+        yield ok

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,6 +103,15 @@ class Database:
             raise
         finally:
             session.close()
+
+    def ping(self) -> str:
+        """ "ok", or why the database does not answer."""
+        try:
+            with self.session() as s:
+                s.execute(text("SELECT 1"))
+        except StorageError as e:
+            return e.message
+        return "ok"
 
     def close(self) -> None:
         self.engine.dispose()

@@ -2,8 +2,8 @@
 
 A snapshot is written in state ``building`` in batches (so a 10 M-record ingest neither holds one
 huge transaction nor blocks the anchoring worker for its whole duration) and becomes visible
-only when :meth:`SnapshotStore.complete` flips it to ``complete``. A crash leaves a ``building``
-row that no reader sees; :meth:`SnapshotStore.discard_stale` removes it later.
+only when :meth:`SnapshotRepository.complete` flips it to ``complete``. A crash leaves a ``building``
+row that no reader sees; :meth:`SnapshotRepository.discard_stale` removes it later.
 
 Trees are stored as chunks of ``CHUNK`` hashes per level, so an inclusion proof reads one short
 row per level (≈ 2 KiB each) in a single query, whatever the snapshot's size.
@@ -197,7 +197,9 @@ def _heartbeat(s: Session, snapshot_pk: int) -> None:
     s.execute(update(SnapshotRow).where(SnapshotRow.id == snapshot_pk).values(created_at=datetime.now(UTC)))
 
 
-class SnapshotStore:
+class SnapshotRepository:
+    """Datasets, snapshots, their records (in blocks), key index and stored trees."""
+
     def __init__(self, db: Database, stale_after: timedelta = STALE_AFTER) -> None:
         self.db = db
         self.stale_after = stale_after
@@ -210,6 +212,9 @@ class SnapshotStore:
 
     def dataset(self, s: Session, name: str) -> DatasetRow | None:
         return s.scalar(select(DatasetRow).where(DatasetRow.name == name))
+
+    def datasets(self, s: Session) -> list[DatasetRow]:
+        return list(s.scalars(select(DatasetRow).order_by(DatasetRow.name)))
 
     def require_dataset(self, s: Session, name: str) -> DatasetRow:
         ds = self.dataset(s, name)
@@ -329,6 +334,13 @@ class SnapshotStore:
         if row is None:
             raise NotFoundError(f"no snapshot {dataset} v{version}", code="snapshot.not-found")
         return _info(row[0], row[1])
+
+    def row_and_dataset(self, s: Session, snapshot_pk: int) -> tuple[SnapshotRow, DatasetRow]:
+        snap = s.get(SnapshotRow, snapshot_pk)
+        ds = None if snap is None else s.get(DatasetRow, snap.dataset_pk)
+        if snap is None or ds is None:
+            raise NotFoundError(f"no snapshot {snapshot_pk}", code="snapshot.not-found")
+        return snap, ds
 
     def versions(self, s: Session, dataset_pk: int) -> list[SnapshotRow]:
         return list(
@@ -454,7 +466,7 @@ class _StoredTree:
     """A :class:`~provenance.merkle.NodeSource` over ``tree_chunks`` rows (levels >= 1) and the
     record blocks (level 0: leaf hashes recomputed from the stored entries)."""
 
-    def __init__(self, store: SnapshotStore, snapshot_pk: int, size: int) -> None:
+    def __init__(self, store: SnapshotRepository, snapshot_pk: int, size: int) -> None:
         self.store, self.snapshot_pk, self._size = store, snapshot_pk, size
         self._levels = level_sizes(size)
 

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from provenance.config import Settings
 from provenance.records.schema import Schema
 from provenance.server.bootstrap import Service, open_service
-from provenance.server.store import outbox
 from provenance.server.store.models import AnchorRow
 from provenance.server.worker import AnchorWorker, wait_until
 
@@ -49,11 +48,9 @@ def ingest(svc: Service, tmp_path: Path, version: int) -> None:
 
 
 def direct_row(svc: Service, version: int) -> AnchorRow:
-    info = svc.ledger.snapshot("tm/direct", version)
-    with svc.db.session() as s:
-        row = outbox.for_snapshot(s, info.pk)
-        assert row is not None
-        return row
+    row = svc.ledger.direct_anchor_of(svc.ledger.snapshot("tm/direct", version))
+    assert row is not None
+    return row
 
 
 def events(svc: Service) -> list[int]:
@@ -69,8 +66,8 @@ def test_crash_after_signing_before_sending(service: Service, tmp_path: Path) ->
     row = direct_row(service, 1)
     fn = w._function(row)
     raw, tx_hash = service.client.tx.sign(fn, service.account)
-    with service.db.session() as s:  # what the worker persists just before broadcasting ... then dies
-        outbox.set_state(s, row.id, "signed", raw_tx=raw, tx_hash=tx_hash)
+    # what the worker persists just before broadcasting ... then dies
+    service.ledger.set_anchor_state(row.id, "signed", raw_tx=raw, tx_hash=tx_hash)
     fresh_worker(service).step()
     row = direct_row(service, 1)
     assert row.state in ("mined", "confirmed")
@@ -84,8 +81,8 @@ def test_crash_after_sending_before_recording(service: Service, tmp_path: Path) 
     w = fresh_worker(service)
     row = direct_row(service, 1)
     raw, tx_hash = service.client.tx.sign(w._function(row), service.account)
-    with service.db.session() as s:
-        outbox.set_state(s, row.id, "signed", raw_tx=raw, tx_hash=tx_hash)
+
+    service.ledger.set_anchor_state(row.id, "signed", raw_tx=raw, tx_hash=tx_hash)
     service.client.tx.broadcast(raw)  # it went out; the process died before noting it
     fresh_worker(service).step()
     assert direct_row(service, 1).state in ("mined", "confirmed")
@@ -100,8 +97,8 @@ def test_sent_transaction_whose_nonce_went_elsewhere_is_signed_again_once(
     w = fresh_worker(service)
     row = direct_row(service, 1)
     raw, tx_hash = service.client.tx.sign(w._function(row), service.account)
-    with service.db.session() as s:  # noted as sent, but it never reached the node ...
-        outbox.set_state(s, row.id, "sent", raw_tx=raw, tx_hash=tx_hash)
+    # noted as sent, but it never reached the node ...
+    service.ledger.set_anchor_state(row.id, "sent", raw_tx=raw, tx_hash=tx_hash)
     # ... and another transaction of the same account took its nonce.
     service.client.tx.transfer(service.account, "0x" + "11" * 20, 1)
     w.step()

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from provenance.server.store.database import Database
-from provenance.server.worker import leader
-
-
-def fake_ledger(db: Database, data_dir: Path) -> object:
-    return SimpleNamespace(db=db, settings=SimpleNamespace(data_dir=data_dir))
+from provenance.server.store.leader import leader_lock
 
 
 @pytest.mark.postgres
 def test_postgres_advisory_lock_admits_one_leader(postgres_url: str, tmp_path: Path) -> None:
     a, b = Database(postgres_url), Database(postgres_url)  # two service processes' engines
     try:
-        with leader(fake_ledger(a, tmp_path)) as first:  # type: ignore[arg-type]
+        with leader_lock(a, tmp_path / "anchoring.lock") as first:
             assert first
-            with leader(fake_ledger(b, tmp_path)) as second:  # type: ignore[arg-type]
+            with leader_lock(b, tmp_path / "anchoring.lock") as second:
                 assert not second
-        with leader(fake_ledger(b, tmp_path)) as after:  # released with the first leader
+        with leader_lock(b, tmp_path / "anchoring.lock") as after:  # released with the first leader
             assert after
     finally:
         a.close()
@@ -33,9 +28,9 @@ def test_postgres_advisory_lock_admits_one_leader(postgres_url: str, tmp_path: P
 def test_sqlite_file_lock_admits_one_leader(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'l.sqlite3'}")
     try:
-        with leader(fake_ledger(db, tmp_path)) as first:  # type: ignore[arg-type]
+        with leader_lock(db, tmp_path / "anchoring.lock") as first:
             assert first
-            with leader(fake_ledger(db, tmp_path)) as second:  # type: ignore[arg-type]
+            with leader_lock(db, tmp_path / "anchoring.lock") as second:
                 assert not second
     finally:
         db.close()

@@ -15,11 +15,13 @@ from sqlalchemy import func, select
 from provenance.errors import ConflictError, NotFoundError
 from provenance.merkle import MerkleTree, leaf_hashes
 from provenance.records.readers import ChunkResult
-from provenance.server.store import outbox, sources
 from provenance.server.store.database import Database
-from provenance.server.store.ledgerlog import LedgerLog
+from provenance.server.store.log import LogRepository
 from provenance.server.store.models import Base, DatasetRow, KeyIndexChunkRow, RecordBlockRow, SnapshotRow
-from provenance.server.store.snapshots import RecordWriter, SnapshotStore
+from provenance.server.store.outbox import OutboxRepository
+from provenance.server.store.snapshots import RecordWriter, SnapshotRepository
+from provenance.server.store.sources import SourceRepository
+from provenance.server.store.verifications import VerificationRepository
 
 
 def test_migrations_match_the_models(db: Database) -> None:
@@ -59,7 +61,7 @@ def chunk(entries: list[bytes], keys: list[bytes]) -> ChunkResult:
 
 
 def build_snapshot(
-    db: Database, store: SnapshotStore, ds: int, version: int, n: int
+    db: Database, store: SnapshotRepository, ds: int, version: int, n: int
 ) -> tuple[int, MerkleTree]:
     entries = [json.dumps({"record": {"i": i}}).encode() for i in range(n)]
     keys = [json.dumps([f"k{i}"]).encode() for i in range(n)]
@@ -73,9 +75,9 @@ def build_snapshot(
     return pk, tree
 
 
-def complete(db: Database, store: SnapshotStore, pk: int, tree: MerkleTree, digest: bytes) -> None:
+def complete(db: Database, store: SnapshotRepository, pk: int, tree: MerkleTree, digest: bytes) -> None:
     with db.session() as s:
-        index = LedgerLog(db).append(s, digest, pk)
+        index = LogRepository(db).append(s, digest, pk)
         store.complete(
             s,
             pk,
@@ -89,7 +91,7 @@ def complete(db: Database, store: SnapshotStore, pk: int, tree: MerkleTree, dige
 
 
 def test_snapshot_is_invisible_until_complete(db: Database) -> None:
-    store = SnapshotStore(db)
+    store = SnapshotRepository(db)
     ds = add_dataset(db)
     pk, tree = build_snapshot(db, store, ds, 1, 300)
     with db.session() as s, pytest.raises(NotFoundError):
@@ -110,7 +112,7 @@ def test_snapshot_is_invisible_until_complete(db: Database) -> None:
 
 
 def test_failed_and_stale_builds_leave_nothing(db: Database) -> None:
-    store = SnapshotStore(db)
+    store = SnapshotRepository(db)
     ds = add_dataset(db)
     pk, _ = build_snapshot(db, store, ds, 1, 150)
     store.discard(pk)
@@ -133,7 +135,7 @@ def test_failed_and_stale_builds_leave_nothing(db: Database) -> None:
     data=st.data(),
 )
 def test_stored_tree_proofs_equal_in_memory_proofs(db: Database, n: int, data: st.DataObject) -> None:
-    store = SnapshotStore(db)
+    store = SnapshotRepository(db)
     name = f"tm/tree-{next(_names)}"
     ds = add_dataset(db, name)
     pk, tree = build_snapshot(db, store, ds, 1, n)
@@ -148,7 +150,7 @@ def test_stored_tree_proofs_equal_in_memory_proofs(db: Database, n: int, data: s
 
 
 def test_ledger_log_and_checkpoints(db: Database) -> None:
-    store, log = SnapshotStore(db), LedgerLog(db)
+    store, log = SnapshotRepository(db), LogRepository(db)
     ds = add_dataset(db)
     digests = []
     for v in range(1, 6):
@@ -169,6 +171,7 @@ def test_ledger_log_and_checkpoints(db: Database) -> None:
 
 
 def test_outbox_and_sources(db: Database) -> None:
+    outbox, sources = OutboxRepository(db), SourceRepository(db)
     with db.session() as s:
         a = outbox.enqueue(s, "checkpoint", 31337, "0x" + "00" * 20)
         b = outbox.enqueue(s, "checkpoint", 31337, "0x" + "00" * 20)
@@ -185,7 +188,7 @@ def test_outbox_and_sources(db: Database) -> None:
     with db.session() as s, pytest.raises(ConflictError):
         sources.register(s, "0x" + "ab" * 20, "back")
     with db.session() as s:
-        row = sources.record_verification(
+        row = VerificationRepository(db).record(
             s, b"{}", {"status": "valid"}, dataset="x", version=1, client="127.0.0.1", offline=False
         )
         assert row.status == "valid"

@@ -8,6 +8,7 @@ grows (several service processes share one database; each catches up on demand).
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,10 +16,12 @@ from sqlalchemy.orm import Session
 from provenance.errors import NotFoundError
 from provenance.merkle import MerkleTree, leaf_hashes
 from provenance.server.store.database import Database
-from provenance.server.store.models import CheckpointRow, LogEntryRow
+from provenance.server.store.models import AnchorRow, CheckpointRow, LogEntryRow
 
 
-class LedgerLog:
+class LogRepository:
+    """The ledger log entries and checkpoints, with the log tree kept in memory."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self._hashes = bytearray()
@@ -73,8 +76,36 @@ class LedgerLog:
         s.flush()
         return row
 
+    def checkpoint(self, s: Session, pk: int) -> CheckpointRow:
+        row = s.get(CheckpointRow, pk)
+        if row is None:
+            raise NotFoundError(f"no checkpoint {pk}", code="checkpoint.not-found")
+        return row
+
+    def entry_time(self, s: Session, index: int) -> datetime | None:
+        """When log entry ``index`` was appended (None past the end)."""
+        return s.scalar(select(LogEntryRow.created_at).where(LogEntryRow.index == index))
+
     def latest_checkpoint(self, s: Session) -> CheckpointRow | None:
         return s.scalar(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1))
 
     def checkpoints(self, s: Session, limit: int = 100) -> list[CheckpointRow]:
         return list(s.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(limit)))
+
+    def covering_checkpoint(
+        self, s: Session, log_index: int
+    ) -> tuple[CheckpointRow, AnchorRow | None] | None:
+        """The checkpoint a proof for log entry ``log_index`` should use, with its anchor row: the
+        first anchored (mined or confirmed) checkpoint that covers the entry, else the newest
+        covering one; None while no checkpoint covers it."""
+        covering = (
+            select(CheckpointRow, AnchorRow)
+            .outerjoin(AnchorRow, AnchorRow.checkpoint_pk == CheckpointRow.id)
+            .where(CheckpointRow.size > log_index)
+        )
+        chosen = s.execute(
+            covering.where(AnchorRow.state.in_(("mined", "confirmed"))).order_by(CheckpointRow.size).limit(1)
+        ).first()
+        if chosen is None:
+            chosen = s.execute(covering.order_by(CheckpointRow.size.desc()).limit(1)).first()
+        return None if chosen is None else (chosen[0], chosen[1])

@@ -1,0 +1,264 @@
+"""Snapshot intake: an uploaded file becomes a complete, signed, logged snapshot, or nothing.
+
+Crash safety: a snapshot is written as ``building`` and completed, together with its ledger-log
+entry and (direct mode) its outbox row, in one transaction; readers only see complete snapshots.
+Idempotency: re-uploading identical content for an existing version returns that version;
+different content for it is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+from provenance.config import Settings
+from provenance.datasets import dataset_id
+from provenance.errors import ConflictError, SignatureError
+from provenance.ingest import Ingested, IngestPool, Limits, ingest_file
+from provenance.keys import load_source_key
+from provenance.lineage import Parent, check_parent_roots, check_transform
+from provenance.manifest import Domain, Manifest, SignedManifest, sign
+from provenance.records.readers import ChunkResult
+from provenance.records.schema import Schema
+from provenance.server.store.database import Database
+from provenance.server.store.log import LogRepository
+from provenance.server.store.models import DatasetRow
+from provenance.server.store.outbox import OutboxRepository
+from provenance.server.store.snapshots import RecordWriter, SnapshotInfo, SnapshotRepository
+from provenance.server.store.sources import SourceRepository
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    snapshot: SnapshotInfo
+    created: bool  # False: identical content was already this version (idempotent re-upload)
+
+
+class _RootOnly:
+    """A sink that keeps nothing: for comparing a re-upload with a stored version."""
+
+    def add(self, first_index: int, result: ChunkResult) -> None:
+        pass
+
+
+class Intake:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        domain: Domain,
+        snapshots: SnapshotRepository,
+        log: LogRepository,
+        outbox: OutboxRepository,
+        sources: SourceRepository,
+    ) -> None:
+        self.settings, self.db, self.domain = settings, db, domain
+        self.snapshots, self.log, self.outbox, self.sources = snapshots, log, outbox, sources
+        self.pool: IngestPool | None = None  # the service's long-lived worker processes
+        self._source_keys: dict[str, bytes] = {}
+
+    def _dataset(self, name: str) -> DatasetRow:
+        with self.db.session() as s:
+            return self.snapshots.require_dataset(s, name)
+
+    def ingest(
+        self,
+        name: str,
+        path: Path,
+        *,
+        version: int | None = None,
+        fmt: str | None = None,
+        signed_manifest: dict[str, Any] | None = None,
+        created_at: int | None = None,
+        parents: tuple[tuple[str, int], ...] = (),
+        transform: dict[str, Any] | None = None,
+        max_records: int | None = None,
+    ) -> IngestResult:
+        """Canonicalise, hash, persist, sign (or check the source's signature) and log a snapshot.
+
+        Raises:
+            NotFoundError: unknown dataset or parent.
+            InputError: the file is bad (named with line and column).
+            ConflictError: another content for an existing version, or a version gap.
+            SignatureError: the supplied manifest's signature or contents do not match the data.
+        """
+        ds = self._dataset(name)
+        schema = Schema.from_json(json.loads(ds.schema_json))
+        signed_in = self._parse_signed(signed_manifest)
+        if signed_in is not None:
+            version = version or signed_in.manifest.version
+        with self.db.session() as s:
+            latest = self.snapshots.latest_version(s, ds.id)
+        version = version or latest + 1
+        limits = Limits(
+            max_records=max_records or self.settings.max_records,
+            max_record_bytes=self.settings.max_record_bytes,
+        )
+        if version <= latest:
+            return self._reupload(ds, schema, path, version, fmt, limits)
+        if version != latest + 1:
+            raise ConflictError(
+                f"version {version} would skip versions; the next is {latest + 1}",
+                code="snapshot.version-gap",
+            )
+        pk = self.snapshots.begin(ds.id, version)
+        try:
+            writer = RecordWriter(self.db, pk)
+            built = ingest_file(
+                path,
+                schema,
+                writer,
+                fmt=fmt,
+                salt_secret=ds.salt_secret,
+                limits=limits,
+                workers=self.settings.ingest_workers,
+                source_name=path.name,
+                pool=self.pool,
+            )
+            writer.finish()
+            levels = getattr(built.tree.source, "levels", [])
+            self.snapshots.write_tree(pk, levels)
+            signed = signed_in or self._server_sign(
+                ds, schema, version, built, created_at, parents, transform
+            )
+            self._check_manifest(ds, schema, version, built, signed)
+            info = self._complete(ds, pk, built, signed)
+        except BaseException:
+            self.snapshots.discard(pk)
+            raise
+        return IngestResult(info, created=True)
+
+    def _reupload(
+        self, ds: DatasetRow, schema: Schema, path: Path, version: int, fmt: str | None, limits: Limits
+    ) -> IngestResult:
+        with self.db.session() as s:
+            info = self.snapshots.get(s, ds.name, version)
+        built = ingest_file(
+            path,
+            schema,
+            _RootOnly(),
+            fmt=fmt,
+            salt_secret=ds.salt_secret,
+            limits=limits,
+            workers=self.settings.ingest_workers,
+            source_name=path.name,
+            pool=self.pool,
+        )
+        if (built.root, built.size) != (info.root, info.size):
+            raise ConflictError(
+                f"{ds.name} v{version} exists with other content (root {info.root.hex()})",
+                code="snapshot.conflict",
+            )
+        return IngestResult(info, created=False)
+
+    def _parse_signed(self, doc: dict[str, Any] | None) -> SignedManifest | None:
+        if doc is None:
+            return None
+        signed = SignedManifest.from_json(doc)
+        if signed.domain != self.domain:
+            raise SignatureError(
+                f"manifest is signed for chain {signed.domain.chain_id} registry "
+                f"{signed.domain.verifying_contract}; this ledger anchors to chain {self.domain.chain_id} "
+                f"registry {self.domain.verifying_contract}",
+                code="signature.wrong-domain",
+            )
+        return signed
+
+    def _server_sign(
+        self,
+        ds: DatasetRow,
+        schema: Schema,
+        version: int,
+        built: Ingested,
+        created_at: int | None,
+        parents: tuple[tuple[str, int], ...],
+        transform: dict[str, Any] | None,
+    ) -> SignedManifest:
+        if ds.signing_key is None:
+            raise SignatureError(
+                f"dataset {ds.name!r} is signed by its source: upload a signed manifest",
+                code="signature.required",
+            )
+        manifest = Manifest(
+            dataset=ds.name,
+            version=version,
+            root=built.root,
+            size=built.size,
+            schema=schema,
+            created_at=created_at or int(time.time()),
+            parents=self._resolve_parents(parents),
+            transform=check_transform(transform),
+        )
+        return sign(manifest, self.domain, self._source_key(ds.signing_key))
+
+    def _resolve_parents(self, parents: tuple[tuple[str, int], ...]) -> tuple[Parent, ...]:
+        out = []
+        with self.db.session() as s:
+            for name, version in parents:
+                info = self.snapshots.get(s, name, version)
+                out.append(Parent(dataset_id(name), version, info.root, name))
+        return tuple(out)
+
+    def _source_key(self, name: str) -> bytes:
+        if name not in self._source_keys:
+            password = self.settings.key_password.get_secret_value() if self.settings.key_password else ""
+            self._source_keys[name] = load_source_key(self.settings.keys_dir / f"{name}.json", password)
+        return self._source_keys[name]
+
+    def source_address(self, name: str) -> str:
+        return str(Account.from_key(self._source_key(name)).address)
+
+    def _check_manifest(
+        self, ds: DatasetRow, schema: Schema, version: int, built: Ingested, signed: SignedManifest
+    ) -> None:
+        m = signed.manifest
+        problems = [
+            what
+            for what, ok in [
+                ("dataset", m.dataset == ds.name),
+                ("version", m.version == version),
+                ("root", m.root == built.root),
+                ("size", m.size == built.size),
+                ("schema", m.schema_hash == schema.hash()),
+            ]
+            if not ok
+        ]
+        if problems:
+            raise SignatureError(
+                f"the signed manifest does not describe the uploaded data: {', '.join(problems)} differ",
+                code="signature.manifest-mismatch",
+            )
+        with self.db.session() as s:
+            source = self.sources.find(s, signed.signer)
+            if source is None or source.status != "active":
+                raise SignatureError(
+                    f"{signed.signer} is not an active source of this ledger", code="signature.unknown-source"
+                )
+        with self.db.session() as s:
+            check_parent_roots(m.parents, lambda name, version: self.snapshots.get(s, name, version).root)
+
+    def _complete(self, ds: DatasetRow, pk: int, built: Ingested, signed: SignedManifest) -> SnapshotInfo:
+        digest = signed.manifest.digest(signed.domain)
+        with self.db.session() as s:
+            index = self.log.append(s, digest, pk)
+            self.snapshots.complete(
+                s,
+                pk,
+                size=built.size,
+                root=built.root,
+                digest=digest,
+                signed_manifest=json.dumps(signed.to_json()),
+                signer=signed.signer,
+                log_index=index,
+            )
+            if ds.anchor_mode == "direct":
+                self.outbox.enqueue(
+                    s, "direct", self.domain.chain_id, self.domain.verifying_contract, snapshot_pk=pk
+                )
+        with self.db.session() as s:
+            return self.snapshots.get(s, ds.name, signed.manifest.version)

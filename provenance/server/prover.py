@@ -1,0 +1,191 @@
+"""Proofs out of the store: a record's bundle, consistency between versions and between log sizes.
+
+A complete snapshot never changes, so what a proof needs of it (its row, manifest, and — once
+confirmed — its log proof and anchor) is read from the database once and cached.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from provenance.checkpoint import LogSigner
+from provenance.errors import ConflictError, InputError, NotFoundError
+from provenance.merkle import MerkleTree
+from provenance.proofs import bundle
+from provenance.records.canonical import key_text
+from provenance.server.store.database import Database
+from provenance.server.store.log import LogRepository
+from provenance.server.store.models import AnchorRow
+from provenance.server.store.outbox import OutboxRepository
+from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
+
+AnchorMaterial = tuple[dict[str, Any] | None, bundle.Anchor | None, dict[str, Any]]
+_CACHE_LIMIT = 4096
+
+
+class Prover:
+    def __init__(
+        self,
+        db: Database,
+        snapshots: SnapshotRepository,
+        log: LogRepository,
+        outbox: OutboxRepository,
+        log_signer: LogSigner,
+    ) -> None:
+        self.db, self.snapshots, self.log, self.outbox = db, snapshots, log, outbox
+        self.log_signer = log_signer
+        self._snapshots: dict[tuple[str, int], tuple[SnapshotInfo, str]] = {}
+        self._manifests: dict[int, dict[str, Any]] = {}
+        self._anchors: dict[int, AnchorMaterial] = {}
+
+    def proof(self, name: str, version: int, key_values: list[Any]) -> dict[str, Any]:
+        """``{"anchor": {state...}, "bundle": provenance-proof/v1}`` for one record."""
+        key = key_text(key_values)
+        info, mode = self._snapshot(name, version)
+        index, entry = self.snapshots.find_record(info.pk, key)
+        path = self.snapshots.tree(info.pk, info.size).inclusion_proof(index)
+        log, anchor, state = self._anchor_material(info, mode)
+        doc = bundle.assemble(
+            dataset=name,
+            version=version,
+            key=key_values,
+            leaf_input=entry,
+            leaf_index=index,
+            tree_size=info.size,
+            path=path,
+            signed_manifest=self._manifest_json(info),
+            log=log,
+            anchor=anchor,
+        )
+        return {"anchor": state, "bundle": doc}
+
+    def _snapshot(self, name: str, version: int) -> tuple[SnapshotInfo, str]:
+        cached = self._snapshots.get((name, version))
+        if cached is None:
+            with self.db.session() as s:
+                info = self.snapshots.get(s, name, version)
+                mode = self.snapshots.require_dataset(s, name).anchor_mode
+            cached = (info, mode)
+            if len(self._snapshots) > _CACHE_LIMIT:
+                self._snapshots.clear()
+            self._snapshots[(name, version)] = cached
+        return cached
+
+    def _manifest_json(self, info: SnapshotInfo) -> dict[str, Any]:
+        doc = self._manifests.get(info.pk)
+        if doc is None:
+            doc = self._manifests[info.pk] = json.loads(info.signed_manifest)
+        copy: dict[str, Any] = json.loads(json.dumps(doc))  # callers may change what they get
+        return copy
+
+    def _anchor_material(self, info: SnapshotInfo, mode: str) -> AnchorMaterial:
+        """The log proof and anchor of a snapshot; cached once confirmed (then it is final: a later
+        reorg is caught by the verifier, which reads the chain itself)."""
+        cached = self._anchors.get(info.pk)
+        if cached is not None:
+            return cached
+        if mode == "direct":
+            with self.db.session() as s:
+                material = _direct_anchor(self.outbox.for_snapshot(s, info.pk))
+        else:
+            material = self._checkpoint_anchor(info)
+        if material[2]["state"] == "confirmed":
+            self._anchors[info.pk] = material
+        return material
+
+    def _checkpoint_anchor(self, info: SnapshotInfo) -> AnchorMaterial:
+        assert info.log_index is not None
+        with self.db.session() as s:
+            chosen = self.log.covering_checkpoint(s, info.log_index)
+        if chosen is None:
+            return None, None, {"state": "pending", "mode": "checkpoint", "detail": "not yet in a checkpoint"}
+        cp, row = chosen
+        tree = self.log.tree(at_least=cp.size)
+        log = {
+            "index": info.log_index,
+            "treeSize": cp.size,
+            "inclusionPath": ["0x" + h.hex() for h in tree.inclusion_proof(info.log_index, cp.size)],
+            "checkpoint": cp.note,
+            "logKey": self.log_signer.verifier_key(),
+        }
+        if row is None or row.state not in ("mined", "confirmed") or row.tx_hash is None:
+            return log, None, {"state": "pending", "mode": "checkpoint", "checkpointSize": cp.size}
+        return log, _anchor_of(row, "checkpoint"), {**_state_of(row, "checkpoint"), "checkpointSize": cp.size}
+
+    def log_consistency(self, first: int, second: int) -> dict[str, Any]:
+        """RFC 9162 consistency proof between two sizes of the ledger log, up to the latest
+        checkpoint: with it, anyone checks an older checkpoint against the registry's latest one
+        (`verifyCheckpoint`), which is the only one the contract keeps in storage."""
+        with self.db.session() as s:
+            latest = self.log.latest_checkpoint(s)
+        if latest is None:
+            raise NotFoundError("no checkpoint yet", code="checkpoint.not-found")
+        if not 1 <= first <= second:
+            raise InputError("need 1 <= from <= to", code="input.bad-range")
+        if second > latest.size:
+            raise InputError(
+                f"log size {second} is beyond the latest checkpoint (size {latest.size})",
+                code="input.bad-range",
+            )
+        tree = self.log.tree(at_least=latest.size)
+        return {
+            "from": {"size": first, "root": "0x" + tree.root_at(first).hex()},
+            "to": {"size": second, "root": "0x" + tree.root_at(second).hex()},
+            "proof": ["0x" + h.hex() for h in tree.consistency_proof(first, second)],
+        }
+
+    def consistency(self, name: str, old: int, new: int) -> dict[str, Any]:
+        """RFC 9162 consistency proof that version ``new`` only appended to version ``old``."""
+        if old > new:
+            raise InputError("from-version must not be after to-version", code="input.bad-range")
+        with self.db.session() as s:
+            a = self.snapshots.get(s, name, old)
+            b = self.snapshots.get(s, name, new)
+        tree: MerkleTree = self.snapshots.tree(b.pk, b.size)
+        if a.size > b.size:
+            raise ConflictError(
+                f"v{new} has fewer records than v{old}: not an append-only history",
+                code="proof.not-append-only",
+            )
+        if tree.root_at(a.size) != a.root:
+            raise ConflictError(
+                f"v{new} does not extend v{old}: records were changed or reordered",
+                code="proof.not-append-only",
+            )
+        proof = tree.consistency_proof(a.size, b.size)
+        return {
+            "dataset": name,
+            "from": {"version": old, "size": a.size, "root": "0x" + a.root.hex()},
+            "to": {"version": new, "size": b.size, "root": "0x" + b.root.hex()},
+            "proof": ["0x" + h.hex() for h in proof],
+        }
+
+
+def _direct_anchor(row: AnchorRow | None) -> AnchorMaterial:
+    if row is None or row.state not in ("mined", "confirmed") or row.tx_hash is None:
+        return None, None, {"state": "pending", "mode": "direct"}
+    return None, _anchor_of(row, "direct"), _state_of(row, "direct")
+
+
+def _anchor_of(row: AnchorRow, mode: str) -> bundle.Anchor:
+    assert row.tx_hash is not None and row.block_hash is not None and row.block_number is not None
+    return bundle.Anchor(
+        mode,
+        row.chain_id,
+        row.contract,
+        bytes(row.tx_hash),
+        row.block_number,
+        bytes(row.block_hash),
+        row.checkpoint_index,  # set by the worker for checkpoint anchors only
+    )
+
+
+def _state_of(row: AnchorRow, mode: str) -> dict[str, Any]:
+    return {
+        "state": row.state,
+        "mode": mode,
+        "confirmations": row.confirmations,
+        "txHash": "0x" + bytes(row.tx_hash or b"").hex(),
+        "blockNumber": row.block_number,
+    }
