@@ -2,7 +2,7 @@
 
 Everything else lives in pyproject.toml. The extension is optional: when it cannot be
 built (no C compiler or no OpenSSL headers), the pure-Python tree code is used and the
-tree-speed bar is not met — `provenance doctor`/the benchmark say which one is active.
+tree-speed bar is not met; `make bench` prints which hasher is active (`provenance.merkle.NATIVE`).
 """
 
 from setuptools import Extension, setup

@@ -1,4 +1,4 @@
-"""The snapshot manifest: what a source signs about one version of a dataset (DESIGN §2).
+"""The snapshot manifest: what a source signs about one version of a dataset (docs/ARCHITECTURE.md, Formats).
 
 Its EIP-712 encoding (eth-account) is exactly the struct ``ProvenanceRegistry`` recovers
 on-chain, so a signature made here is accepted by ``anchorSnapshot`` and by any EIP-712 tool.

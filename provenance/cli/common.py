@@ -38,6 +38,11 @@ def password(cfg: Settings, *, confirm: bool = False, what: str = "key password"
     return str(typer.prompt(what.capitalize(), hide_input=True, confirmation_prompt=confirm))
 
 
+def exit_code_of(error: ProvenanceError) -> int:
+    """The one mapping of errors to exit codes: 1 when something did not verify, 2 otherwise."""
+    return EXIT_FAILED if isinstance(error, VerificationError) else EXIT_UNUSABLE
+
+
 @contextmanager
 def errors_to_exit() -> Iterator[None]:
     """Known errors become one line on stderr and an exit code, never a traceback."""
@@ -45,7 +50,7 @@ def errors_to_exit() -> Iterator[None]:
         yield
     except ProvenanceError as e:
         typer.echo(f"error [{e.code}]: {e.message}", err=True)
-        raise typer.Exit(EXIT_FAILED if isinstance(e, VerificationError) else EXIT_UNUSABLE) from None
+        raise typer.Exit(exit_code_of(e)) from None
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(130) from None

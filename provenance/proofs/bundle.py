@@ -1,4 +1,4 @@
-"""The ``provenance-proof/v1`` bundle: one record, all the way to a block (DESIGN §2).
+"""The ``provenance-proof/v1`` bundle: one record, all the way to a block (docs/ARCHITECTURE.md, Formats).
 
 :func:`parse` turns JSON text into a :class:`ProofBundle` or refuses it (``FormatError``); it
 checks structure only (``provenance.proofs.verify`` recomputes every hash and signature).
