@@ -12,7 +12,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from provenance.chain.artifact import registry_artifact
-from provenance.chain.registry import RegistryClient, Transactor
+from provenance.chain.registry import RegistryClient
+from provenance.chain.transactions import Transactor
 from provenance.errors import ChainError, NotFoundError
 
 

@@ -14,7 +14,8 @@ from enum import StrEnum
 from eth_account.signers.local import LocalAccount
 
 from provenance.chain.backends import rpc_errors
-from provenance.chain.registry import RegistryClient, TxResult
+from provenance.chain.registry import RegistryClient
+from provenance.chain.transactions import TxResult
 from provenance.errors import ChainError
 from provenance.manifest import SignedManifest
 

@@ -1,4 +1,4 @@
-"""Records: the dataset schema, canonical entries (docs/ARCHITECTURE.md, Formats) and streaming file readers."""
+"""Records: the dataset schema, canonical entries and streaming file readers (docs/ARCHITECTURE.md)."""
 
 from provenance.records.canonical import canonical, entry_bytes, key_text, record_salt
 from provenance.records.schema import Schema

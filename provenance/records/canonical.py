@@ -1,4 +1,4 @@
-"""Canonical bytes of records and entries (RFC 8785 JSON Canonicalization Scheme; docs/ARCHITECTURE.md, Formats).
+"""Canonical bytes of records and entries: RFC 8785, the JSON Canonicalization Scheme (docs/ARCHITECTURE.md).
 
 ``rfc8785`` is the reference encoder. It runs at ~30-50 k records/s, so records whose every
 value is in a domain where ``orjson`` with sorted keys is known to produce the same bytes take

@@ -20,7 +20,8 @@ from pydantic import SecretStr
 
 from provenance.chain.backends import AnvilBackend, AnvilNode, Backend, EmbeddedBackend, RpcBackend
 from provenance.chain.deploy import Deployment, attach, deploy, save_deployment
-from provenance.chain.registry import RegistryClient, Transactor
+from provenance.chain.registry import RegistryClient
+from provenance.chain.transactions import Transactor
 from provenance.chain.verifier import ChainVerifier
 from provenance.checkpoint import LogSigner
 from provenance.config import DEV_KEY_PASSWORD, Settings

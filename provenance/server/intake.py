@@ -19,7 +19,7 @@ from eth_account import Account
 from provenance.config import Settings
 from provenance.datasets import dataset_id
 from provenance.errors import ConflictError, SignatureError
-from provenance.ingest import Ingested, IngestPool, Limits, ingest_file
+from provenance.ingest import EntrySink, Ingested, IngestPool, Limits, ingest_file
 from provenance.keys import load_source_key
 from provenance.lineage import Parent, check_parent_roots, check_transform
 from provenance.manifest import Domain, Manifest, SignedManifest, sign
@@ -29,7 +29,8 @@ from provenance.server.store.database import Database
 from provenance.server.store.log import LogRepository
 from provenance.server.store.models import DatasetRow
 from provenance.server.store.outbox import OutboxRepository
-from provenance.server.store.snapshots import RecordWriter, SnapshotInfo, SnapshotRepository
+from provenance.server.store.record_blocks import RecordWriter
+from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
 from provenance.server.store.sources import SourceRepository
 
 
@@ -95,10 +96,7 @@ class Intake:
         with self.db.session() as s:
             latest = self.snapshots.latest_version(s, ds.id)
         version = version or latest + 1
-        limits = Limits(
-            max_records=max_records or self.settings.max_records,
-            max_record_bytes=self.settings.max_record_bytes,
-        )
+        limits = Limits(max_records or self.settings.max_records, self.settings.max_record_bytes)
         if version <= latest:
             return self._reupload(ds, schema, path, version, fmt, limits)
         if version != latest + 1:
@@ -109,17 +107,7 @@ class Intake:
         pk = self.snapshots.begin(ds.id, version)
         try:
             writer = RecordWriter(self.db, pk)
-            built = ingest_file(
-                path,
-                schema,
-                writer,
-                fmt=fmt,
-                salt_secret=ds.salt_secret,
-                limits=limits,
-                workers=self.settings.ingest_workers,
-                source_name=path.name,
-                pool=self.pool,
-            )
+            built = self._read(ds, schema, path, writer, fmt, limits)
             writer.finish()
             levels = getattr(built.tree.source, "levels", [])
             self.snapshots.write_tree(pk, levels)
@@ -138,10 +126,21 @@ class Intake:
     ) -> IngestResult:
         with self.db.session() as s:
             info = self.snapshots.get(s, ds.name, version)
-        built = ingest_file(
+        built = self._read(ds, schema, path, _RootOnly(), fmt, limits)
+        if (built.root, built.size) != (info.root, info.size):
+            raise ConflictError(
+                f"{ds.name} v{version} exists with other content (root {info.root.hex()})",
+                code="snapshot.conflict",
+            )
+        return IngestResult(info, created=False)
+
+    def _read(
+        self, ds: DatasetRow, schema: Schema, path: Path, sink: EntrySink, fmt: str | None, limits: Limits
+    ) -> Ingested:
+        return ingest_file(
             path,
             schema,
-            _RootOnly(),
+            sink,
             fmt=fmt,
             salt_secret=ds.salt_secret,
             limits=limits,
@@ -149,12 +148,6 @@ class Intake:
             source_name=path.name,
             pool=self.pool,
         )
-        if (built.root, built.size) != (info.root, info.size):
-            raise ConflictError(
-                f"{ds.name} v{version} exists with other content (root {info.root.hex()})",
-                code="snapshot.conflict",
-            )
-        return IngestResult(info, created=False)
 
     def _parse_signed(self, doc: dict[str, Any] | None) -> SignedManifest | None:
         if doc is None:

@@ -28,7 +28,8 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from provenance.chain.finality import AnchorRef, AnchorState, check
-from provenance.chain.registry import ContractRevert, RegistryClient, snapshot_tuple
+from provenance.chain.registry import RegistryClient, snapshot_tuple
+from provenance.chain.transactions import ContractRevert
 from provenance.errors import ChainError, ProvenanceError, RpcUnavailable
 from provenance.server.ledger import Ledger
 from provenance.server.store.models import AnchorRow, CheckpointRow

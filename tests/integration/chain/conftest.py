@@ -11,7 +11,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from provenance.chain.backends import AnvilBackend, AnvilNode, Backend, EmbeddedBackend
-from provenance.chain.registry import RegistryClient, Transactor
+from provenance.chain.registry import RegistryClient
+from provenance.chain.transactions import Transactor
 from provenance.manifest import Domain, Manifest, SignedManifest, sign
 from tests import factories as f
 
@@ -70,7 +71,7 @@ def make_env(backend: Backend, transactor: Transactor) -> Env:
 
 
 def revert_of(fn: Any) -> str:
-    from provenance.chain.registry import ContractRevert
+    from provenance.chain.transactions import ContractRevert
 
     with pytest.raises(ContractRevert) as err:
         fn()

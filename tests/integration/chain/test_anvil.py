@@ -14,7 +14,8 @@ from web3.types import RPCEndpoint
 from provenance.chain.backends import AnvilBackend, AnvilNode, rpc_web3
 from provenance.chain.deploy import attach, deploy
 from provenance.chain.finality import AnchorRef, AnchorState, anchor_snapshot_once, check
-from provenance.chain.registry import RegistryClient, Transactor
+from provenance.chain.registry import RegistryClient
+from provenance.chain.transactions import Transactor
 from provenance.chain.verifier import ChainVerifier
 from provenance.errors import ChainError, RpcUnavailable
 from provenance.merkle import MerkleTree, hash_leaf

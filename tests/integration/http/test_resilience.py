@@ -19,7 +19,7 @@ from provenance.chain.backends import ANVIL_DEV_KEYS, AnvilNode, free_port, rpc_
 from provenance.chain.deploy import deploy, save_deployment
 from provenance.chain.registry import RegistryClient
 from provenance.datasets import dataset_id
-from provenance.server.store.snapshots import BLOCK
+from provenance.server.store.record_blocks import BLOCK
 from tests.integration.http.conftest import ADMIN, Server, base_env, proof_when_anchored
 
 pytestmark = [pytest.mark.chain, pytest.mark.http]

@@ -19,7 +19,8 @@ from provenance.server.store.database import Database
 from provenance.server.store.log import LogRepository
 from provenance.server.store.models import Base, DatasetRow, KeyIndexChunkRow, RecordBlockRow, SnapshotRow
 from provenance.server.store.outbox import OutboxRepository
-from provenance.server.store.snapshots import RecordWriter, SnapshotRepository
+from provenance.server.store.record_blocks import RecordWriter
+from provenance.server.store.snapshots import SnapshotRepository
 from provenance.server.store.sources import SourceRepository
 from provenance.server.store.verifications import VerificationRepository
 
