@@ -30,7 +30,7 @@ from provenance.errors import FormatError, InputError, NotFoundError
 from provenance.manifest import Manifest, SignedManifest
 from provenance.merkle import HASH_LEN, MerkleTree, level_sizes
 from provenance.proofs.bundle import Anchor
-from provenance.records.readers import ChunkResult
+from provenance.records.chunks import ChunkResult
 
 TREE_MAGIC = b"PVTREE1\n"
 _HEADER = struct.Struct(">8sQ")

@@ -20,14 +20,8 @@ from typing import Protocol
 
 from provenance.errors import InputError, LimitExceeded
 from provenance.merkle import MerkleTree
-from provenance.records.readers import (
-    Chunk,
-    ChunkResult,
-    Context,
-    detect_format,
-    open_chunks,
-    process_chunk,
-)
+from provenance.records.chunks import Chunk, ChunkResult, Context
+from provenance.records.readers import detect_format, open_chunks, process_chunk
 from provenance.records.schema import Schema
 
 # Files below this size are read in-process: starting workers costs more than it saves.

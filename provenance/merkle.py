@@ -4,14 +4,11 @@ The tree is the one of RFC 9162 §2.1.1: ``MTH({}) = SHA-256()``, leaves hashed 
 ``SHA-256(0x00 || d)``, nodes as ``SHA-256(0x01 || left || right)``, split at the largest power
 of two smaller than ``n``; odd nodes are promoted, never duplicated.
 
-Levels are kept (level 0 = leaf hashes) so that a proof needs O(log n) node reads. Node ``j``
-of level ``k`` is ``MTH(D[j*2^k : min((j+1)*2^k, n)])``; every node RFC 9162's recursive
-definitions need is either such a stored node or, for trees smaller than the stored one, the
-right fold of a few of them. Where the levels live (memory, a file, a database) is behind the
-:class:`NodeSource` seam; the algorithms here do not know.
-
-Verification follows RFC 9162 §2.1.3.2 and §2.1.4.2 step by step and compares hashes in
-constant time.
+Levels are kept (level 0 = leaf hashes) so a proof needs O(log n) node reads. Node ``j`` of
+level ``k`` is ``MTH(D[j*2^k : min((j+1)*2^k, n)])``; every node RFC 9162's recursive definitions
+need is such a stored node or, for smaller trees, the right fold of a few of them. Where levels
+live (memory, a file, a database) is behind the :class:`NodeSource` seam. Verification follows
+RFC 9162 §2.1.3.2 and §2.1.4.2 step by step and compares hashes in constant time.
 """
 
 from __future__ import annotations

@@ -13,13 +13,11 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
 
-from provenance import strict_json
 from provenance.errors import InputError
 from provenance.merkle import leaf_hashes
 from provenance.records.canonical import (
@@ -29,7 +27,10 @@ from provenance.records.canonical import (
     key_text,
     record_salt,
 )
-from provenance.records.schema import CellError, Schema, check_value, convert_cell
+from provenance.records.chunks import Chunk, ChunkResult, Context, decode_text
+from provenance.records.jsonl import jsonl_records
+from provenance.records.parquet import parquet_plan, parquet_records
+from provenance.records.schema import CellError, Schema, check_key_columns, convert_cell
 
 _sha256 = hashlib.sha256
 FORMATS = ("csv", "jsonl", "parquet")
@@ -50,36 +51,6 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
-@dataclass(frozen=True)
-class Context:
-    """What every chunk of one file needs to know."""
-
-    source: str
-    fmt: str
-    schema: Schema
-    header: tuple[str, ...] = ()
-    salt_secret: bytes | None = None
-    max_record_bytes: int = 1 << 20
-    track_lines: bool = False  # return each record's line (only the duplicate-key report needs it)
-
-
-@dataclass(frozen=True)
-class Chunk:
-    first_line: int  # 1-based line (CSV/JSONL) or row (Parquet) of the chunk's first record
-    data: bytes = b""
-    row_group: int = -1
-
-
-@dataclass(frozen=True)
-class ChunkResult:
-    count: int
-    entries: bytes  # canonical leaf inputs, each followed by b"\n"
-    keys: bytes  # key texts, each followed by b"\n"
-    hashes: bytes  # concatenated leaf hashes
-    lines: tuple[int, ...]  # line (or row) of each record, for error messages
-    key_hashes: bytes = b""  # first 8 bytes of SHA-256 of each key text (the store's key index)
-
-
 def open_chunks(path: Path, fmt: str, schema: Schema) -> tuple[tuple[str, ...], Iterator[Chunk]]:
     """The header (CSV) and the chunks of a file.
 
@@ -88,7 +59,7 @@ def open_chunks(path: Path, fmt: str, schema: Schema) -> tuple[tuple[str, ...], 
     """
     try:
         if fmt == "parquet":
-            return _parquet_plan(path, schema)
+            return parquet_plan(path, schema)
         stream = path.open("rb")
     except OSError as e:
         raise InputError(
@@ -149,7 +120,7 @@ def _csv_header(stream: BinaryIO, source: str, schema: Schema) -> tuple[tuple[st
     if cut < 0:
         cut = len(raw)
     head, rest = raw[:cut].removeprefix(_BOM), raw[cut:]
-    text = _decode(head, source, 1)
+    text = decode_text(head, source, 1)
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or not rows[0]:
         raise InputError("no header row", code="input.no-header", source=source, line=1)
@@ -165,7 +136,7 @@ def _csv_header(stream: BinaryIO, source: str, schema: Schema) -> tuple[tuple[st
                 column=name,
             )
         seen.add(name)
-    _check_key_columns(header, schema, source)
+    check_key_columns(header, schema, source)
     return header, rest, 1 + head.count(b"\n")
 
 
@@ -176,82 +147,6 @@ def _first_safe_newline(buf: bytes) -> int:
             return end + 1
         start = end + 1
     return -1
-
-
-def _check_key_columns(columns: tuple[str, ...], schema: Schema, source: str) -> None:
-    for col in schema.key:
-        if col not in columns:
-            raise InputError(
-                f"key column {col!r} is missing (columns: {', '.join(columns)})",
-                code="input.missing-key-column",
-                source=source,
-                line=1,
-                column=col,
-            )
-
-
-def _decode(data: bytes, source: str, first_line: int) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = first_line + data.count(b"\n", 0, e.start)
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise InputError(
-            f"invalid UTF-8 at byte {col} of the line", code="input.invalid-utf8", source=source, line=line
-        ) from None
-
-
-# --- Parquet -------------------------------------------------------------------------------
-
-
-def _parquet_plan(path: Path, schema: Schema) -> tuple[tuple[str, ...], Iterator[Chunk]]:
-    import pyarrow.parquet as pq  # deferred: pyarrow costs ~0.3 s to import
-
-    try:
-        meta = pq.ParquetFile(path).metadata
-    except OSError as e:
-        raise InputError(f"cannot read file: {e}", code="input.unreadable", source=str(path)) from None
-    except Exception as e:  # pyarrow raises ArrowInvalid for files that are not Parquet
-        raise InputError(f"not a Parquet file: {e}", code="input.malformed", source=str(path)) from None
-    columns = tuple(meta.schema.names)
-    _check_key_columns(columns, schema, str(path))
-
-    def chunks() -> Iterator[Chunk]:
-        row = 1
-        for i in range(meta.num_row_groups):
-            yield Chunk(first_line=row, row_group=i)
-            row += meta.row_group(i).num_rows
-
-    return columns, chunks()
-
-
-def _parquet_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, Any]]]:
-    import pyarrow.parquet as pq
-
-    table = pq.ParquetFile(ctx.source).read_row_group(chunk.row_group)
-    for i, rec in enumerate(table.to_pylist()):
-        row = chunk.first_line + i
-        try:
-            yield row, {k: _from_arrow(v) for k, v in rec.items()}
-        except CellError as e:
-            raise InputError(e.reason, code=e.code, source=ctx.source, line=row) from None
-
-
-def _from_arrow(value: Any) -> Any:
-    """Arrow values as JSON values: temporal types and decimals become ISO/decimal strings."""
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    if isinstance(value, dict):
-        return {k: _from_arrow(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_arrow(v) for v in value]
-    if isinstance(value, bytes):
-        raise CellError(
-            "binary values have no JSON form; store them as hex or base64 strings", "input.unsupported-type"
-        )
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)  # Decimal and other exact numerics keep their exact text
 
 
 # --- one chunk → entries ----------------------------------------------------------------------
@@ -272,9 +167,9 @@ def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
         if ctx.fmt == "csv":
             records = _csv_records(chunk, ctx)
         elif ctx.fmt == "jsonl":
-            records = _jsonl_records(chunk, ctx)
+            records = jsonl_records(chunk, ctx)
         else:
-            records = ((line, rec, None) for line, rec in _parquet_records(chunk, ctx))
+            records = ((line, rec, None) for line, rec in parquet_records(chunk, ctx))
         for line, record, rec_bytes in records:
             key, rec_bytes = _key_and_bytes(record, rec_bytes, ctx, line)
             entries.append(_entry(rec_bytes, key, ctx, line))
@@ -334,7 +229,7 @@ def _plain_csv_chunk(
     Strings decoded from UTF-8 are always in the fast canonical domain, so orjson's output is
     the RFC 8785 form here without a per-value check.
     """
-    text = _decode(chunk.data, ctx.source, chunk.first_line)
+    text = decode_text(chunk.data, ctx.source, chunk.first_line)
     header = ctx.header
     width = len(header)
     key_idx = [header.index(c) for c in ctx.schema.key]
@@ -397,7 +292,7 @@ def _key_value(record: dict[str, Any], col: str) -> Any:
 
 
 def _csv_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, Any], bytes | None]]:
-    text = _decode(chunk.data, ctx.source, chunk.first_line)
+    text = decode_text(chunk.data, ctx.source, chunk.first_line)
     header = ctx.header
     width = len(header)
     typed = [
@@ -436,93 +331,3 @@ def _csv_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, An
             except CellError as e:
                 raise InputError(e.reason, code=e.code, source=ctx.source, line=start, column=name) from None
         yield start, record, None
-
-
-def _jsonl_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, Any], bytes | None]]:
-    columns = ctx.schema.columns
-    for offset, raw in enumerate(chunk.data.split(b"\n")):
-        line = chunk.first_line + offset
-        raw = raw.removesuffix(b"\r")
-        if not raw.strip():
-            continue
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            raise _json_error(raw, ctx.source, line, str(e)) from None
-        if not isinstance(record, dict):
-            raise InputError(
-                f"a record must be a JSON object, not {_json_kind(record)}",
-                code="input.not-an-object",
-                source=ctx.source,
-                line=line,
-            )
-        for name, kind in columns.items():
-            if name in record:
-                try:
-                    check_value(record[name], kind)
-                except CellError as e:
-                    raise InputError(
-                        e.reason, code=e.code, source=ctx.source, line=line, column=name
-                    ) from None
-        try:
-            rec_bytes = canonical(record)
-        except RecursionError:
-            raise InputError(
-                "record nested too deeply", code="input.too-deep", source=ctx.source, line=line
-            ) from None
-        except CanonicalError as e:
-            raise InputError(
-                e.reason, code=e.code, source=ctx.source, line=line, column=e.path or None
-            ) from None
-        # orjson keeps the last of duplicate keys silently. Every object member has exactly one
-        # ':' outside strings, and neither orjson nor RFC 8785 escapes ':' inside strings, so
-        # without \u escapes the raw line has as many ':' as the canonical form iff no member
-        # was dropped. Lines with \u escapes, or a mismatch, take the exact (slow) check.
-        if b"\\u" in raw or raw.count(b":") != rec_bytes.count(b":"):
-            _exact_duplicate_check(raw, ctx.source, line)
-        yield line, record, rec_bytes
-
-
-def _json_kind(value: Any) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number or null")
-
-
-def _exact_duplicate_check(raw: bytes, source: str, line: int) -> None:
-    try:
-        strict_json.exact(_decode(raw, source, line))
-    except strict_json.JSONProblem as e:
-        if e.kind == "duplicate-key":
-            raise _problem_error(e, source, line) from None
-        raise
-
-
-_PROBLEM_CODES = {
-    "duplicate-key": "input.duplicate-json-key",
-    "non-finite": "input.non-finite-number",
-    "malformed": "input.malformed",
-    "too-deep": "input.too-deep",
-}
-
-
-def _problem_error(e: strict_json.JSONProblem, source: str, line: int) -> InputError:
-    detail = e.detail if e.kind != "malformed" else f"malformed JSON: {e.detail}"
-    return InputError(detail, code=_PROBLEM_CODES[e.kind], source=source, line=line, column=e.key)
-
-
-def _json_error(raw: bytes, source: str, line: int, message: str) -> InputError:
-    """Why orjson refused a line, found again with the exact (slow) parser."""
-    if "depth limit" in message or "recursion" in message:
-        # Never hand such a line to CPython's json: its C recursion is unbounded.
-        return InputError("JSON nested too deeply", code="input.too-deep", source=source, line=line)
-    try:
-        strict_json.exact(_decode(raw, source, line))
-    except InputError as e:
-        return e
-    except strict_json.JSONProblem as e:
-        return _problem_error(e, source, line)
-    return InputError(
-        "malformed JSON (lone surrogate or unsupported escape)",
-        code="input.malformed",
-        source=source,
-        line=line,
-    )

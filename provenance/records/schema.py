@@ -158,3 +158,15 @@ def parse_key(text: str, schema: Schema) -> list[Any]:
             code="input.bad-key",
         )
     return values
+
+
+def check_key_columns(columns: tuple[str, ...], schema: Schema, source: str) -> None:
+    for col in schema.key:
+        if col not in columns:
+            raise InputError(
+                f"key column {col!r} is missing (columns: {', '.join(columns)})",
+                code="input.missing-key-column",
+                source=source,
+                line=1,
+                column=col,
+            )

@@ -23,7 +23,7 @@ from provenance.ingest import EntrySink, Ingested, IngestPool, Limits, ingest_fi
 from provenance.keys import load_source_key
 from provenance.lineage import Parent, check_parent_roots, check_transform
 from provenance.manifest import Domain, Manifest, SignedManifest, sign
-from provenance.records.readers import ChunkResult
+from provenance.records.chunks import ChunkResult
 from provenance.records.schema import Schema
 from provenance.server.store.database import Database
 from provenance.server.store.log import LogRepository

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from provenance.ingest import Ingested, ingest_file
-from provenance.records.readers import ChunkResult
+from provenance.records.chunks import ChunkResult
 from provenance.records.schema import Schema
 
 

@@ -137,3 +137,24 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         if node not in state and (found := visit(node)):
             return found
     return None
+
+
+MAX_FUNCTION_LINES = 60
+MAX_MODULE_LINES = 400
+
+
+@pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_modules_and_functions_stay_readable(path: Path) -> None:
+    """A module over 400 lines is a sign that two concepts share a file; a function over 60
+    lines, that it does more than one thing."""
+    text = path.read_text()
+    assert len(text.splitlines()) <= MAX_MODULE_LINES, (
+        f"{path.relative_to(ROOT)} is over {MAX_MODULE_LINES} lines"
+    )
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (node.end_lineno or 0) - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not long, f"{path.relative_to(ROOT)}: {long}"

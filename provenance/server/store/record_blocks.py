@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from provenance.errors import NotFoundError
 from provenance.merkle import HASH_LEN, parent_level
-from provenance.records.readers import ChunkResult
+from provenance.records.chunks import ChunkResult
 from provenance.server.store.database import Database
 from provenance.server.store.models import SnapshotRow
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from provenance.errors import ConflictError, NotFoundError
 from provenance.merkle import MerkleTree, leaf_hashes
-from provenance.records.readers import ChunkResult
+from provenance.records.chunks import ChunkResult
 from provenance.server.store.database import Database
 from provenance.server.store.log import LogRepository
 from provenance.server.store.models import Base, DatasetRow, KeyIndexChunkRow, RecordBlockRow, SnapshotRow

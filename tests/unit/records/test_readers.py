@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from provenance.errors import InputError
 from provenance.records import readers
+from provenance.records.chunks import Context
 from provenance.records.readers import open_chunks, process_chunk
 from provenance.records.schema import Schema
 
@@ -255,7 +256,7 @@ def test_csv_chunk_boundaries_do_not_change_records(
     readers.CHUNK_BYTES = chunk
     try:
         header, chunks = open_chunks(path, "csv", schema)
-        ctx = readers.Context(source=str(path), fmt="csv", schema=schema, header=header)
+        ctx = Context(source=str(path), fmt="csv", schema=schema, header=header)
         got = [e for c in chunks for e in process_chunk(c, ctx).entries.split(b"\n")[:-1]]
     finally:
         readers.CHUNK_BYTES = old
