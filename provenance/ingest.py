@@ -12,17 +12,21 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Protocol
 
 from provenance.errors import InputError, LimitExceeded
-from provenance.merkle import MerkleTree
+from provenance.lineage import MAX_REFS_PER_RECORD, RefProblem, UpstreamIndex, pin_refs
+from provenance.merkle import MerkleTree, leaf_hashes
+from provenance.records.canonical import entry_bytes, record_salt
 from provenance.records.chunks import Chunk, ChunkResult, Context
 from provenance.records.readers import detect_format, open_chunks, process_chunk
 from provenance.records.schema import Schema
+
+Upstream = Mapping[tuple[str, int], UpstreamIndex]  # parents' records by (name, version)
 
 # Files below this size are read in-process: starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 8 << 20
@@ -50,6 +54,7 @@ class Ingested:
 class Limits:
     max_records: int | None = None
     max_record_bytes: int = 1 << 20
+    max_refs: int = MAX_REFS_PER_RECORD
 
 
 def ingest_file(
@@ -64,11 +69,15 @@ def ingest_file(
     progress: Callable[[int], None] | None = None,
     source_name: str | None = None,
     pool: IngestPool | None = None,
+    upstream: Upstream | None = None,
 ) -> Ingested:
     """Read ``path``, hand its entries to ``sink`` in order and return the tree.
 
     Raises:
         InputError: the first problem found, naming file, line/row and column.
+
+    A schema with ``derivedFrom`` needs ``upstream``: the parents' records by (name, version),
+    against which each record's refs are pinned (their leaf hashes go into the signed entry).
     """
     fmt = fmt or detect_format(path)
     limits = limits or Limits()
@@ -83,7 +92,10 @@ def ingest_file(
         header=header,
         salt_secret=salt_secret if schema.salted else None,
         max_record_bytes=limits.max_record_bytes,
+        max_refs=limits.max_refs,
     )
+    if schema.derived_from is not None and upstream is None:
+        raise InputError("a derived dataset's refs need its parents' records", code="lineage.no-parents")
     if workers is None:
         workers = pool.workers if pool is not None else os.cpu_count() or 1
     try:
@@ -100,6 +112,8 @@ def ingest_file(
             raise LimitExceeded(
                 f"more than {limits.max_records} records", code="input.too-many-records", source=source
             )
+        if result.pending:
+            result = pin_chunk(result, ctx, upstream or {})
         sink.add(size - result.count, result)
         hashes.append(result.hashes)
         key_hashes.append(result.key_hashes)
@@ -147,8 +161,6 @@ def _refuse_duplicate_keys(path: Path, fmt: str, ctx: Context, key_hashes: bytes
 
 def _keys_and_lines(path: Path, fmt: str, ctx: Context, wanted: set[int]) -> dict[int, tuple[bytes, int]]:
     """Key texts and lines of the records at ``wanted`` indexes, by reading the file again."""
-    from dataclasses import replace
-
     _, chunks = open_chunks(path, fmt, ctx.schema)
     tracking = replace(ctx, track_lines=True)
     out: dict[int, tuple[bytes, int]] = {}
@@ -240,3 +252,37 @@ class IngestPool:
 
 def _import_readers(_: int) -> None:
     import provenance.records.readers  # noqa: F401
+
+
+def pin_chunk(
+    result: ChunkResult, ctx: Context, upstream: Mapping[tuple[str, int], UpstreamIndex]
+) -> ChunkResult:
+    """A pending chunk made final: each record's refs pinned to upstream leaves, then its entry.
+
+    Runs in the parent, where the parents' records are; the records were parsed and
+    canonicalised by the workers already.
+
+    Raises:
+        InputError: a ref names no parent or no upstream record, with file, line and field.
+    """
+    records = result.entries.split(b"\n")[: result.count]
+    keys = result.keys.split(b"\n")[: result.count]
+    parents = dict(upstream)
+    entries = []
+    for rec, key, refs, line in zip(records, keys, result.refs, result.lines, strict=True):
+        try:
+            derived = pin_refs(refs, parents) if refs else None
+        except RefProblem as e:
+            raise InputError(
+                e.reason, code=e.code, source=ctx.source, line=line, column=ctx.schema.derived_from
+            ) from None
+        salt = record_salt(ctx.salt_secret, key) if ctx.salt_secret is not None else None
+        entries.append(entry_bytes(rec, salt, derived))
+    return replace(
+        result,
+        entries=b"".join(e + b"\n" for e in entries),
+        hashes=leaf_hashes(entries),
+        lines=result.lines if ctx.track_lines else (),
+        pending=False,
+        refs=(),
+    )

@@ -10,13 +10,17 @@ pure (no store, chain or web code), so the ledger, the verifier and the CLI shar
 from __future__ import annotations
 
 import hashlib
+import itertools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import rfc8785
 
-from provenance.datasets import dataset_id
+from provenance import strict_json
+from provenance.datasets import check_dataset_name, dataset_id
 from provenance.errors import FormatError, InputError, SignatureError
 from provenance.fields import ZERO32, bytes32, check_bytes32, check_uint64, hex_str
 from provenance.records.canonical import key_text
@@ -137,6 +141,7 @@ class Upstream:
     dataset_id: bytes
     root: bytes
     status: str  # the upstream verdict: "valid", "invalid", "incomplete"
+    leaf: bytes = b""  # the upstream record's leaf hash, recomputed from its entry
 
 
 def check_refs(
@@ -152,6 +157,13 @@ def check_refs(
                 "lineage.missing-upstream",
                 f"no upstream bundle for {ref['dataset']} v{ref['version']} {ref['key']}",
             )
+        pinned = ref.get("leaf")
+        if pinned is not None and pinned != hex_str(found.leaf):
+            return (
+                "lineage.leaf-mismatch",
+                f"{ref['dataset']} v{ref['version']} {ref['key']}: the ref pins leaf {pinned}, "
+                f"the upstream record's is {hex_str(found.leaf)}",
+            )
         if found.status != "valid":
             return (
                 "lineage.upstream-invalid",
@@ -166,3 +178,138 @@ def check_refs(
                 f"{ref['dataset']} v{ref['version']} is not a parent in the manifest",
             )
     return None
+
+
+# --- transforms as given by a publisher ----------------------------------------------------------
+
+_CODE = re.compile(r"git:[0-9a-f]{40}|sha256:[0-9a-f]{64}")
+
+
+def check_transform_code(transform: dict[str, Any]) -> dict[str, Any]:
+    """A new transform's ``code`` must pin the program: ``git:<40 hex>`` or ``sha256:<64 hex>``.
+
+    (Manifests already signed keep verifying whatever their code says; this is for new ones.)
+
+    Raises:
+        InputError: ``lineage.bad-transform-code``.
+    """
+    checked = check_transform(transform)
+    assert checked is not None
+    if not _CODE.fullmatch(checked["code"]):
+        raise InputError(
+            f"transform code {checked['code']!r} must be git:<40 hex commit> or sha256:<64 hex file digest>",
+            code="lineage.bad-transform-code",
+        )
+    return checked
+
+
+def transform_of_file(name: str, program: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """The transform of a program file: its code is the file's SHA-256."""
+    digest = hashlib.sha256(program.read_bytes()).hexdigest()
+    return check_transform_code({"name": name, "code": f"sha256:{digest}", "params": params})
+
+
+def parse_parent_names(text: str) -> tuple[tuple[str, int], ...]:
+    """Parents as a publisher names them: ``tm/prices/daily@41,tm/onchain/daily@41``.
+
+    Raises:
+        InputError: ``input.bad-parent`` for an item that is not ``name@version``.
+    """
+    out = []
+    for item in (part.strip() for part in text.split(",")):
+        name, sep, version = item.rpartition("@")
+        if not (sep and name and version.isdigit() and int(version) >= 1):
+            raise InputError(f"parent {item!r} must be name@version", code="input.bad-parent")
+        out.append((check_dataset_name(name), int(version)))
+    if len(set(out)) != len(out):
+        raise InputError("a parent is named twice", code="input.bad-parent")
+    return tuple(out)
+
+
+# --- datum refs ----------------------------------------------------------------------------------
+
+MAX_REFS_PER_RECORD = 64
+
+
+@dataclass(frozen=True)
+class RawRef:
+    """A ref as a record gives it, before the ledger pins the upstream leaf."""
+
+    dataset: str
+    version: int
+    key: tuple[Any, ...]
+    key_text: bytes
+
+    def label(self) -> str:
+        return f"{self.dataset}@{self.version} key {self.key_text.decode()}"
+
+
+def parse_raw_refs(value: Any, max_refs: int = MAX_REFS_PER_RECORD) -> tuple[RawRef, ...]:
+    """The refs of one record: a list of ``{"dataset", "version", "key"}``, at most ``max_refs``,
+    sorted by (dataset, version, key text) and unique.
+
+    Raises:
+        ValueError: with the reason (the reader adds file, line and field).
+    """
+    if isinstance(value, str):  # CSV and Parquet carry the list as JSON text
+        value = strict_json.loads(value)
+    if not isinstance(value, list):
+        raise RefProblem("must be a list of {dataset, version, key}", "lineage.bad-ref")
+    if len(value) > max_refs:
+        raise RefProblem(
+            f"{len(value)} refs, over the limit of {max_refs} per record", "lineage.too-many-refs"
+        )
+    refs = sorted((_raw_ref(i, item) for i, item in enumerate(value)), key=_ref_order)
+    for a, b in itertools.pairwise(refs):
+        if _ref_order(a) == _ref_order(b):
+            raise RefProblem(f"ref {a.label()} is given twice", "lineage.duplicate-ref")
+    return tuple(refs)
+
+
+class RefProblem(ValueError):
+    def __init__(self, reason: str, code: str) -> None:
+        super().__init__(reason)
+        self.reason, self.code = reason, code
+
+
+def _raw_ref(i: int, item: Any) -> RawRef:
+    if not (isinstance(item, dict) and set(item) == {"dataset", "version", "key"}):
+        raise RefProblem(f"ref {i + 1} must be exactly {{dataset, version, key}}", "lineage.bad-ref")
+    dataset, version, key = item["dataset"], item["version"], item["key"]
+    if not (isinstance(dataset, str) and type(version) is int and version >= 1):
+        raise RefProblem(f"ref {i + 1} needs a dataset name and a version >= 1", "lineage.bad-ref")
+    if not (isinstance(key, list) and key):
+        raise RefProblem(f"ref {i + 1} needs its key as a non-empty list of values", "lineage.bad-ref")
+    return RawRef(dataset, version, tuple(key), key_text(key))
+
+
+def _ref_order(ref: RawRef) -> tuple[str, int, bytes]:
+    return (ref.dataset, ref.version, ref.key_text)
+
+
+class UpstreamIndex(Protocol):
+    """Leaf hashes of one upstream snapshot's records, by key text."""
+
+    def leaf_hash(self, key_text: bytes) -> bytes | None: ...
+
+
+def pin_refs(refs: Sequence[RawRef], parents: dict[tuple[str, int], UpstreamIndex]) -> list[dict[str, Any]]:
+    """The entry's ``derived_from``: each ref with the upstream record's leaf hash pinned.
+
+    Raises:
+        RefProblem: ``lineage.not-a-parent`` or ``lineage.unknown-key``, naming the ref.
+    """
+    out = []
+    for ref in refs:
+        index = parents.get((ref.dataset, ref.version))
+        if index is None:
+            raise RefProblem(
+                f"ref {ref.label()}: {ref.dataset}@{ref.version} is not a parent", "lineage.not-a-parent"
+            )
+        leaf = index.leaf_hash(ref.key_text)
+        if leaf is None:
+            raise RefProblem(f"ref {ref.label()}: no such record upstream", "lineage.unknown-key")
+        out.append(
+            {"dataset": ref.dataset, "version": ref.version, "key": list(ref.key), "leaf": hex_str(leaf)}
+        )
+    return out

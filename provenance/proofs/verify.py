@@ -247,6 +247,7 @@ def _check_lineage(bundle: ProofBundle, upstream: tuple[Verdict, ...]) -> Check:
             u.manifest.manifest.dataset_id,
             u.manifest.manifest.root,
             v.status,
+            _upstream_leaf(u),
         )
         for u, v in zip(bundle.upstream, upstream, strict=True)
     ]
@@ -254,6 +255,13 @@ def _check_lineage(bundle: ProofBundle, upstream: tuple[Verdict, ...]) -> Check:
     if broken is not None:
         return _invalid("lineage", *broken)
     return _valid("lineage", f"{len(refs)} upstream record(s) verified")
+
+
+def _upstream_leaf(upstream: ProofBundle) -> bytes:
+    try:
+        return merkle.hash_leaf(leaf_input(upstream))
+    except CanonicalError:
+        return b""  # its own leaf check fails; the edge then reports the upstream as invalid
 
 
 def verify_consistency_between(old: Manifest, new: Manifest, proof: Sequence[bytes]) -> None:

@@ -14,6 +14,8 @@ from provenance.records.canonical import CanonicalError, canonical
 from provenance.records.chunks import Chunk, Context, decode_text
 from provenance.records.schema import CellError, check_value
 
+_ABSENT = object()
+
 
 def jsonl_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, Any], bytes | None]]:
     columns = ctx.schema.columns
@@ -41,6 +43,9 @@ def jsonl_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, A
                     raise InputError(
                         e.reason, code=e.code, source=ctx.source, line=line, column=name
                     ) from None
+        # The refs field is not part of the record (it becomes the entry's derived_from): hash the
+        # record without it, then hand it back in the dict for process_chunk to take.
+        refs = record.pop(ctx.schema.derived_from, _ABSENT) if ctx.schema.derived_from else _ABSENT
         try:
             rec_bytes = canonical(record)
         except RecursionError:
@@ -57,6 +62,8 @@ def jsonl_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, A
         # was dropped. Lines with \u escapes, or a mismatch, take the exact (slow) check.
         if b"\\u" in raw or raw.count(b":") != rec_bytes.count(b":"):
             _exact_duplicate_check(raw, ctx.source, line)
+        if refs is not _ABSENT:
+            record[ctx.schema.derived_from] = refs
         yield line, record, rec_bytes
 
 

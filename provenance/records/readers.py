@@ -18,7 +18,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from provenance.errors import InputError
+from provenance.errors import InputError, ProvenanceError
+from provenance.lineage import RawRef, RefProblem, parse_raw_refs
 from provenance.merkle import leaf_hashes
 from provenance.records.canonical import (
     CanonicalError,
@@ -161,16 +162,12 @@ def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
     entries: list[bytes] = []
     keys: list[bytes] = []
     lines: list[int] = []
+    if ctx.schema.derived_from is not None:
+        return _pending_chunk(chunk, ctx)
     if ctx.fmt == "csv" and _plain_csv(ctx):
         _plain_csv_chunk(chunk, ctx, entries, keys, lines)
     else:
-        if ctx.fmt == "csv":
-            records = _csv_records(chunk, ctx)
-        elif ctx.fmt == "jsonl":
-            records = jsonl_records(chunk, ctx)
-        else:
-            records = ((line, rec, None) for line, rec in parquet_records(chunk, ctx))
-        for line, record, rec_bytes in records:
+        for line, record, rec_bytes in _records(chunk, ctx):
             key, rec_bytes = _key_and_bytes(record, rec_bytes, ctx, line)
             entries.append(_entry(rec_bytes, key, ctx, line))
             keys.append(key)
@@ -183,6 +180,58 @@ def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
         lines=tuple(lines) if ctx.track_lines else (),
         key_hashes=b"".join([_sha256(k).digest()[:8] for k in keys]),
     )
+
+
+def _records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, Any], bytes | None]]:
+    if ctx.fmt == "csv":
+        return _csv_records(chunk, ctx)
+    if ctx.fmt == "jsonl":
+        return jsonl_records(chunk, ctx)
+    return ((line, rec, None) for line, rec in parquet_records(chunk, ctx))
+
+
+def _pending_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
+    """A derived dataset's chunk: canonical records and their parsed refs (see ChunkResult)."""
+    field = ctx.schema.derived_from
+    assert field is not None
+    records, keys, lines, refs = [], [], [], []
+    for line, record, rec_bytes in _records(chunk, ctx):
+        raw = record.pop(field, None)
+        key, rec_bytes = _key_and_bytes(
+            record, None if rec_bytes is None and raw is not None else rec_bytes, ctx, line
+        )
+        _check_size(rec_bytes, ctx, line)
+        refs.append(_parse_refs(raw, ctx, line, field))
+        records.append(rec_bytes)
+        keys.append(key)
+        lines.append(line)
+    return ChunkResult(
+        count=len(records),
+        entries=b"".join(r + b"\n" for r in records),
+        keys=b"".join(k + b"\n" for k in keys),
+        hashes=b"",
+        lines=tuple(lines),
+        key_hashes=b"".join([_sha256(k).digest()[:8] for k in keys]),
+        pending=True,
+        refs=tuple(refs),
+    )
+
+
+def _parse_refs(raw: Any, ctx: Context, line: int, field: str) -> tuple[RawRef, ...] | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_raw_refs(raw, ctx.max_refs)
+    except RefProblem as e:
+        raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=field) from None
+    except ProvenanceError as e:  # JSON text of a CSV cell that does not parse
+        raise InputError(
+            f"refs are not JSON: {e.message}",
+            code="lineage.bad-ref",
+            source=ctx.source,
+            line=line,
+            column=field,
+        ) from None
 
 
 def _key_and_bytes(
@@ -201,7 +250,7 @@ def _key_and_bytes(
         ) from None
 
 
-def _entry(rec_bytes: bytes, key: bytes, ctx: Context, line: int) -> bytes:
+def _check_size(rec_bytes: bytes, ctx: Context, line: int) -> None:
     if len(rec_bytes) > ctx.max_record_bytes:
         raise InputError(
             f"record is {len(rec_bytes)} bytes, over the limit of {ctx.max_record_bytes}",
@@ -209,6 +258,10 @@ def _entry(rec_bytes: bytes, key: bytes, ctx: Context, line: int) -> bytes:
             source=ctx.source,
             line=line,
         )
+
+
+def _entry(rec_bytes: bytes, key: bytes, ctx: Context, line: int) -> bytes:
+    _check_size(rec_bytes, ctx, line)
     if ctx.salt_secret is None:
         return b'{"record":' + rec_bytes + b"}"
     return entry_bytes(rec_bytes, record_salt(ctx.salt_secret, key))

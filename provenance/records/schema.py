@@ -28,6 +28,9 @@ class Schema:
     key: tuple[str, ...]
     columns: Mapping[str, str] = field(default_factory=dict)
     salted: bool = False
+    # The field (JSON Lines) or column (CSV, Parquet) that carries each record's upstream refs;
+    # it is taken out of the record and becomes the entry's signed "derived_from".
+    derived_from: str | None = None
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -40,17 +43,27 @@ class Schema:
                     f"column {name!r} has unknown type {kind!r} (one of {', '.join(COLUMN_TYPES)})",
                     code="schema.invalid",
                 )
+        if self.derived_from is not None and (
+            not self.derived_from or self.derived_from in self.key or self.derived_from in self.columns
+        ):
+            raise FormatError(
+                f"derivedFrom {self.derived_from!r} must name a field that is not a key or typed column",
+                code="schema.invalid",
+            )
         for col in self.key:
             if self.columns.get(col) == "json":
                 raise FormatError(f"key column {col!r} cannot be of type json", code="schema.invalid")
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format": SCHEMA_FORMAT,
             "key": list(self.key),
             "columns": dict(sorted(self.columns.items())),
             "salted": self.salted,
         }
+        if self.derived_from is not None:  # absent otherwise: schemas without lineage keep their hash
+            out["derivedFrom"] = self.derived_from
+        return out
 
     def hash(self) -> bytes:
         """``SHA-256(RFC8785(schema))``, the manifest's ``schemaHash``."""
@@ -67,7 +80,7 @@ class Schema:
             raise FormatError(
                 f"schema must be an object with format {SCHEMA_FORMAT!r}", code="schema.invalid"
             )
-        extra = set(obj) - {"format", "key", "columns", "salted"}
+        extra = set(obj) - {"format", "key", "columns", "salted", "derivedFrom"}
         if extra:
             raise FormatError(f"unknown schema fields: {', '.join(sorted(extra))}", code="schema.invalid")
         key, columns, salted = obj.get("key"), obj.get("columns", {}), obj.get("salted", False)
@@ -77,7 +90,10 @@ class Schema:
             raise FormatError("schema columns must map names to type names", code="schema.invalid")
         if not isinstance(salted, bool):
             raise FormatError("schema salted must be true or false", code="schema.invalid")
-        return cls(tuple(key), dict(columns), salted)
+        derived = obj.get("derivedFrom")
+        if derived is not None and not isinstance(derived, str):
+            raise FormatError("schema derivedFrom must be a field name", code="schema.invalid")
+        return cls(tuple(key), dict(columns), salted, derived)
 
 
 class CellError(ValueError):
