@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +27,10 @@ def format_of(content_type: str) -> str | None:
     return FORMAT_BY_CONTENT_TYPE.get(content_type.split(";")[0].strip().lower())
 
 
-def decode_manifest_header(value: str) -> str:
-    try:
-        return base64.b64decode(value, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        raise FormatError(
-            "Provenance-Manifest must be the base64 of the signed manifest JSON", code="manifest.malformed"
-        ) from None
-
-
-def json_document(text: str, what: str) -> dict[str, Any]:
+def json_document(text: str, what: str, code: str = "manifest.malformed") -> dict[str, Any]:
     value = loads(text)
     if not isinstance(value, dict):
-        raise FormatError(f"the {what} must be a JSON object", code="manifest.malformed")
+        raise FormatError(f"the {what} must be a JSON object", code=code)
     return value
 
 
@@ -64,8 +56,27 @@ async def save_body(request: Request, path: Path, limit: int) -> None:
         raise InputError("the upload is empty", code="input.empty")
 
 
-async def save_multipart(request: Request, folder: Path, limit: int) -> tuple[Path, str | None, str | None]:
-    """The ``file`` part saved under ``folder``; the ``manifest`` field; the format its name implies."""
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded data file and the documents that came with it (as JSON text)."""
+
+    path: Path
+    fmt: str | None
+    manifest: str | None = None
+    transform: str | None = None
+
+
+def decode_header(value: str, what: str, code: str) -> str:
+    """A JSON document sent base64-encoded in a header."""
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise FormatError(f"{what} must be the base64 of a JSON document", code=code) from None
+
+
+async def save_multipart(request: Request, folder: Path, limit: int) -> Upload:
+    """The ``file`` part saved under ``folder``, with the ``manifest`` and ``transform`` fields;
+    the format is what the file's name implies."""
     form = await request.form(max_files=1, max_fields=4, max_part_size=1 << 20)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
@@ -79,5 +90,10 @@ async def save_multipart(request: Request, folder: Path, limit: int) -> tuple[Pa
             if total > limit:
                 raise LimitExceeded(f"upload over {limit} bytes", code="request.too-large")
             f.write(chunk)
-    manifest = form.get("manifest")
-    return path, manifest if isinstance(manifest, str) else None, fmt
+    manifest, transform = form.get("manifest"), form.get("transform")
+    return Upload(
+        path,
+        fmt,
+        manifest if isinstance(manifest, str) else None,
+        transform if isinstance(transform, str) else None,
+    )

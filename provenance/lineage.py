@@ -23,6 +23,7 @@ from provenance import strict_json
 from provenance.datasets import check_dataset_name, dataset_id
 from provenance.errors import FormatError, InputError, SignatureError
 from provenance.fields import ZERO32, bytes32, check_bytes32, check_uint64, hex_str
+from provenance.merkle import leaf_hashes
 from provenance.records.canonical import key_text
 
 # --- transforms --------------------------------------------------------------------------------
@@ -291,6 +292,20 @@ class UpstreamIndex(Protocol):
     """Leaf hashes of one upstream snapshot's records, by key text."""
 
     def leaf_hash(self, key_text: bytes) -> bytes | None: ...
+
+
+class KeyedLeaves:
+    """An :class:`UpstreamIndex` over a snapshot's keys and entries, held in memory."""
+
+    def __init__(self, keys: Sequence[bytes], entries: Sequence[bytes]) -> None:
+        hashes = leaf_hashes(entries)
+        self._leaves = {k: hashes[i * 32 : (i + 1) * 32] for i, k in enumerate(keys)}
+
+    def leaf_hash(self, key_text: bytes) -> bytes | None:
+        return self._leaves.get(key_text)
+
+    def __len__(self) -> int:
+        return len(self._leaves)
 
 
 def pin_refs(refs: Sequence[RawRef], parents: dict[tuple[str, int], UpstreamIndex]) -> list[dict[str, Any]]:

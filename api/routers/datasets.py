@@ -16,6 +16,7 @@ from api import uploads, views
 from api.auth import Admin, check_admin
 from api.deps import LedgerDep, MetricsDep, SettingsDep
 from provenance.errors import InputError
+from provenance.lineage import parse_parent_names
 from provenance.records.schema import Schema
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
@@ -29,6 +30,7 @@ class DatasetIn(BaseModel):
     salted: bool = False
     anchorMode: Literal["checkpoint", "direct"] = "checkpoint"  # noqa: N815 - JSON field name
     signingKey: str | None = Field(default=None, max_length=64)  # noqa: N815 - server keystore name
+    derivedFrom: str | None = Field(default=None, max_length=128)  # noqa: N815 - the refs field
 
 
 @router.get("")
@@ -38,7 +40,7 @@ def list_datasets(ledger: LedgerDep) -> list[dict[str, Any]]:
 
 @router.post("", status_code=201, dependencies=[Admin])
 def create_dataset(body: DatasetIn, ledger: LedgerDep) -> dict[str, Any]:
-    schema = Schema(tuple(body.key), body.columns, body.salted)
+    schema = Schema(tuple(body.key), body.columns, body.salted, body.derivedFrom)
     salt = secrets.token_bytes(32) if body.salted else None
     row = ledger.create_dataset(
         body.name, schema, anchor_mode=body.anchorMode, signing_key=body.signingKey, salt_secret=salt
@@ -92,42 +94,63 @@ async def ingest(
     metrics: MetricsDep,
     version: Annotated[int | None, Query(ge=1)] = None,
     fmt_param: Annotated[Literal["csv", "jsonl", "parquet"] | None, Query(alias="format")] = None,
+    parents: Annotated[str | None, Query(max_length=4096, description="name@version,...")] = None,
     provenance_manifest: Annotated[str | None, Header()] = None,
+    provenance_transform: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Upload a data file as the raw body (CSV, JSON Lines or Parquet) or as multipart field
-    ``file`` (with an optional ``manifest`` field). A source-signed manifest (header
-    ``Provenance-Manifest``: base64 of its JSON, or the multipart field) authenticates the
-    upload; without one the server signs, which needs the admin token."""
-    content_type = request.headers.get("content-type", "")
+    ``file`` (with optional ``manifest`` and ``transform`` fields). A source-signed manifest
+    (header ``Provenance-Manifest``: base64 of its JSON, or the multipart field) authenticates the
+    upload; without one the server signs, which needs the admin token. A derived snapshot names
+    its ``parents`` (``name@version,...``; their roots come from this ledger) and its transform
+    (header ``Provenance-Transform``: base64 of ``{name, code, params}``, or the multipart field)."""
     upload_dir = settings.data_dir / "uploads"
     upload_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=upload_dir) as tmp:
-        if content_type.startswith("multipart/form-data"):
-            path, manifest_text, named = await uploads.save_multipart(
-                request, Path(tmp), settings.max_upload_bytes
-            )
-            fmt = fmt_param or named
-        else:
-            path = Path(tmp) / "upload"
-            await uploads.save_body(request, path, settings.max_upload_bytes)
-            manifest_text = (
-                uploads.decode_manifest_header(provenance_manifest) if provenance_manifest else None
-            )
-            fmt = fmt_param or uploads.format_of(content_type)
+        upload = await _receive(request, Path(tmp), settings.max_upload_bytes)
+        manifest_text = upload.manifest or (
+            uploads.decode_header(provenance_manifest, "Provenance-Manifest", "manifest.malformed")
+            if provenance_manifest
+            else None
+        )
+        transform_text = upload.transform or (
+            uploads.decode_header(provenance_transform, "Provenance-Transform", "input.bad-transform")
+            if provenance_transform
+            else None
+        )
         signed = uploads.json_document(manifest_text, "manifest") if manifest_text else None
         if signed is None:
             check_admin(request, authorization)
+        fmt = fmt_param or upload.fmt
         if fmt is None:
             raise InputError(
                 "say the format: ?format=csv|jsonl|parquet or a Content-Type", code="input.unknown-format"
             )
         result = await run_in_threadpool(
-            ledger.ingest, name, path, version=version, fmt=fmt, signed_manifest=signed
+            ledger.ingest,
+            name,
+            upload.path,
+            version=version,
+            fmt=fmt,
+            signed_manifest=signed,
+            parents=parse_parent_names(parents) if parents else (),
+            transform=uploads.json_document(transform_text, "transform", "input.bad-transform")
+            if transform_text
+            else None,
         )
     metrics.records.inc(result.snapshot.size if result.created else 0)
     response.status_code = 201 if result.created else 200
     return views.ingest_json(result)
+
+
+async def _receive(request: Request, folder: Path, limit: int) -> uploads.Upload:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        return await uploads.save_multipart(request, folder, limit)
+    path = folder / "upload"
+    await uploads.save_body(request, path, limit)
+    return uploads.Upload(path, uploads.format_of(content_type))
 
 
 @router.get("/{name:path}")

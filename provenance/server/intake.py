@@ -18,10 +18,10 @@ from eth_account import Account
 
 from provenance.config import Settings
 from provenance.datasets import dataset_id
-from provenance.errors import ConflictError, SignatureError
-from provenance.ingest import EntrySink, Ingested, IngestPool, Limits, ingest_file
+from provenance.errors import ConflictError, NotFoundError, SignatureError
+from provenance.ingest import EntrySink, Ingested, IngestPool, Limits, Upstream, ingest_file
 from provenance.keys import load_source_key
-from provenance.lineage import Parent, check_parent_roots, check_transform
+from provenance.lineage import Parent, UpstreamIndex, check_parent_roots, check_transform_code
 from provenance.manifest import Domain, Manifest, SignedManifest, sign
 from provenance.records.chunks import ChunkResult
 from provenance.records.schema import Schema
@@ -99,6 +99,8 @@ class Intake:
         limits = Limits(max_records or self.settings.max_records, self.settings.max_record_bytes)
         if version <= latest:
             return self._reupload(ds, schema, path, version, fmt, limits)
+        lineage_parents = signed_in.manifest.parents if signed_in else self._resolve_parents(parents)
+        upstream = self._upstream(schema, lineage_parents)
         if version != latest + 1:
             raise ConflictError(
                 f"version {version} would skip versions; the next is {latest + 1}",
@@ -107,12 +109,12 @@ class Intake:
         pk = self.snapshots.begin(ds.id, version)
         try:
             writer = RecordWriter(self.db, pk)
-            built = self._read(ds, schema, path, writer, fmt, limits)
+            built = self._read(ds, schema, path, writer, fmt, limits, upstream)
             writer.finish()
             levels = getattr(built.tree.source, "levels", [])
             self.snapshots.write_tree(pk, levels)
             signed = signed_in or self._server_sign(
-                ds, schema, version, built, created_at, parents, transform
+                ds, schema, version, built, created_at, lineage_parents, transform
             )
             self._check_manifest(ds, schema, version, built, signed)
             info = self._complete(ds, pk, built, signed)
@@ -126,7 +128,9 @@ class Intake:
     ) -> IngestResult:
         with self.db.session() as s:
             info = self.snapshots.get(s, ds.name, version)
-        built = self._read(ds, schema, path, _RootOnly(), fmt, limits)
+        stored = SignedManifest.from_json(json.loads(info.signed_manifest)).manifest
+        upstream = self._upstream(schema, stored.parents)
+        built = self._read(ds, schema, path, _RootOnly(), fmt, limits, upstream)
         if (built.root, built.size) != (info.root, info.size):
             raise ConflictError(
                 f"{ds.name} v{version} exists with other content (root {info.root.hex()})",
@@ -135,7 +139,14 @@ class Intake:
         return IngestResult(info, created=False)
 
     def _read(
-        self, ds: DatasetRow, schema: Schema, path: Path, sink: EntrySink, fmt: str | None, limits: Limits
+        self,
+        ds: DatasetRow,
+        schema: Schema,
+        path: Path,
+        sink: EntrySink,
+        fmt: str | None,
+        limits: Limits,
+        upstream: Upstream | None,
     ) -> Ingested:
         return ingest_file(
             path,
@@ -147,6 +158,7 @@ class Intake:
             workers=self.settings.ingest_workers,
             source_name=path.name,
             pool=self.pool,
+            upstream=upstream,
         )
 
     def _parse_signed(self, doc: dict[str, Any] | None) -> SignedManifest | None:
@@ -169,7 +181,7 @@ class Intake:
         version: int,
         built: Ingested,
         created_at: int | None,
-        parents: tuple[tuple[str, int], ...],
+        parents: tuple[Parent, ...],
         transform: dict[str, Any] | None,
     ) -> SignedManifest:
         if ds.signing_key is None:
@@ -184,18 +196,42 @@ class Intake:
             size=built.size,
             schema=schema,
             created_at=created_at or int(time.time()),
-            parents=self._resolve_parents(parents),
-            transform=check_transform(transform),
+            parents=parents,
+            transform=check_transform_code(transform) if transform is not None else None,
         )
         return sign(manifest, self.domain, self._source_key(ds.signing_key))
 
     def _resolve_parents(self, parents: tuple[tuple[str, int], ...]) -> tuple[Parent, ...]:
+        """Parents named by the publisher, each pinned by the root this ledger holds for it (a
+        complete snapshot is in the ledger log: both happen in one transaction)."""
         out = []
         with self.db.session() as s:
             for name, version in parents:
-                info = self.snapshots.get(s, name, version)
+                try:
+                    info = self.snapshots.get(s, name, version)
+                except NotFoundError:
+                    raise NotFoundError(
+                        f"parent {name}@{version} is not a snapshot of this ledger",
+                        code="lineage.unknown-parent",
+                    ) from None
                 out.append(Parent(dataset_id(name), version, info.root, name))
         return tuple(out)
+
+    def _upstream(self, schema: Schema, parents: tuple[Parent, ...]) -> Upstream | None:
+        """The parents' records, when the schema carries record-level refs."""
+        if schema.derived_from is None:
+            return None
+        out: dict[tuple[str, int], UpstreamIndex] = {}
+        with self.db.session() as s:
+            for p in parents:
+                if p.dataset is None:
+                    raise SignatureError(
+                        "a derived snapshot's parents must be named in its manifest",
+                        code="lineage.unnamed-parent",
+                    )
+                info = self.snapshots.get(s, p.dataset, p.version)
+                out[(p.dataset, p.version)] = self.snapshots.keyed_leaves(s, info.pk)
+        return out
 
     def _source_key(self, name: str) -> bytes:
         if name not in self._source_keys:

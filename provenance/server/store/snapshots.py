@@ -23,6 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from provenance.errors import ConflictError, NotFoundError
+from provenance.lineage import KeyedLeaves
 from provenance.merkle import HASH_LEN, MerkleTree, level_sizes
 from provenance.server.store.database import Database
 from provenance.server.store.models import (
@@ -286,6 +287,19 @@ class SnapshotRepository:
         ):
             out += bytes(blob).split(b"\n")
         return out
+
+    def keyed_leaves(self, s: Session, snapshot_pk: int) -> KeyedLeaves:
+        """Every record's leaf hash by key: what a derived snapshot's refs are pinned against."""
+        keys: list[bytes] = []
+        entries: list[bytes] = []
+        for kblob, eblob in s.execute(
+            select(RecordBlockRow.keys, RecordBlockRow.entries)
+            .where(RecordBlockRow.snapshot_pk == snapshot_pk)
+            .order_by(RecordBlockRow.block)
+        ):
+            keys += bytes(kblob).split(b"\n")
+            entries += bytes(eblob).split(b"\n")
+        return KeyedLeaves(keys, entries)
 
     def tree(self, snapshot_pk: int, size: int) -> MerkleTree:
         return MerkleTree(_StoredTree(self, snapshot_pk, size))

