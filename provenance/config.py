@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     max_records: int = 50_000_000
     max_bundle_bytes: int = 16 << 20
     ingest_workers: int | None = None
+    max_refs_per_record: int = Field(default=64, ge=1, le=1024)  # upstream refs of one record
+    max_lineage_depth: int = Field(default=16, ge=1)  # steps a lineage query may walk
+    max_lineage_nodes: int = Field(default=1000, ge=1)  # snapshots a lineage answer may hold
 
     @property
     def keys_dir(self) -> Path:

@@ -328,3 +328,46 @@ def pin_refs(refs: Sequence[RawRef], parents: dict[tuple[str, int], UpstreamInde
             {"dataset": ref.dataset, "version": ref.version, "key": list(ref.key), "leaf": hex_str(leaf)}
         )
     return out
+
+
+# --- lineage graphs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Nodes reached from a start node (itself first), the edges walked (child, parent), and
+    whether the walk stopped at the node limit before it had seen everything."""
+
+    nodes: tuple[Any, ...]
+    edges: tuple[tuple[Any, Any], ...]
+    truncated: bool
+
+
+def walk(
+    start: Any,
+    neighbours: Callable[[Any], Sequence[Any]],
+    *,
+    upstream: bool,
+    depth: int,
+    max_nodes: int,
+) -> Graph:
+    """Breadth-first from ``start`` to ``depth`` steps, at most ``max_nodes`` nodes. Edges are
+    (child, parent) whichever the direction, so graphs of both directions read alike."""
+    seen, order, edges = {start}, [start], []
+    frontier, truncated = [start], False
+    for _ in range(depth):
+        nxt = []
+        for node in frontier:
+            for other in neighbours(node):
+                edges.append((node, other) if upstream else (other, node))
+                if other in seen:
+                    continue
+                if len(order) >= max_nodes:
+                    truncated = True
+                    continue
+                seen.add(other)
+                order.append(other)
+                nxt.append(other)
+        frontier = nxt
+    kept = [e for e in edges if e[0] in seen and e[1] in seen]
+    return Graph(tuple(order), tuple(dict.fromkeys(kept)), truncated)

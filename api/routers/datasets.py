@@ -63,6 +63,19 @@ async def proof(
     return views.ORJSONResponse(body)
 
 
+@router.get("/{name:path}/versions/{version}/lineage")
+def snapshot_lineage(
+    name: str,
+    version: int,
+    ledger: LedgerDep,
+    direction: Literal["up", "down"] = "up",
+    depth: Annotated[int, Query(ge=1)] = 1,
+) -> dict[str, Any]:
+    """Parents (``up``: what this version was computed from) or children (``down``: which
+    published versions used it) to ``depth`` steps; ``truncated`` when the node limit cut it."""
+    return ledger.snapshot_lineage(name, version, direction=direction, depth=depth)
+
+
 @router.get("/{name:path}/versions/{version}")
 def get_version(name: str, version: int, ledger: LedgerDep) -> dict[str, Any]:
     info = ledger.snapshot(name, version)

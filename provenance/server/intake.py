@@ -26,6 +26,7 @@ from provenance.manifest import Domain, Manifest, SignedManifest, sign
 from provenance.records.chunks import ChunkResult
 from provenance.records.schema import Schema
 from provenance.server.store.database import Database
+from provenance.server.store.lineage import LineageRepository
 from provenance.server.store.log import LogRepository
 from provenance.server.store.models import DatasetRow
 from provenance.server.store.outbox import OutboxRepository
@@ -57,9 +58,11 @@ class Intake:
         log: LogRepository,
         outbox: OutboxRepository,
         sources: SourceRepository,
+        lineage: LineageRepository,
     ) -> None:
         self.settings, self.db, self.domain = settings, db, domain
         self.snapshots, self.log, self.outbox, self.sources = snapshots, log, outbox, sources
+        self.lineage = lineage
         self.pool: IngestPool | None = None  # the service's long-lived worker processes
         self._source_keys: dict[str, bytes] = {}
 
@@ -96,7 +99,11 @@ class Intake:
         with self.db.session() as s:
             latest = self.snapshots.latest_version(s, ds.id)
         version = version or latest + 1
-        limits = Limits(max_records or self.settings.max_records, self.settings.max_record_bytes)
+        limits = Limits(
+            max_records or self.settings.max_records,
+            self.settings.max_record_bytes,
+            self.settings.max_refs_per_record,
+        )
         if version <= latest:
             return self._reupload(ds, schema, path, version, fmt, limits)
         lineage_parents = signed_in.manifest.parents if signed_in else self._resolve_parents(parents)
@@ -285,6 +292,10 @@ class Intake:
                 signer=signed.signer,
                 log_index=index,
             )
+            parents = [
+                self.snapshots.get(s, p.dataset, p.version).pk for p in signed.manifest.parents if p.dataset
+            ]
+            self.lineage.add_edges(s, pk, parents)
             if ds.anchor_mode == "direct":
                 self.outbox.enqueue(
                     s, "direct", self.domain.chain_id, self.domain.verifying_contract, snapshot_pk=pk

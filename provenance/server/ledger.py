@@ -25,6 +25,7 @@ from provenance.errors import (
     NotFoundError,
     ProvenanceError,
 )
+from provenance.lineage import walk
 from provenance.manifest import Domain, SignedManifest
 from provenance.proofs import bundle
 from provenance.proofs.verify import AnchorReader, Policy, verify_bundle
@@ -33,6 +34,7 @@ from provenance.server.intake import IngestResult, Intake
 from provenance.server.prover import Prover
 from provenance.server.store.database import Database
 from provenance.server.store.leader import leader_lock
+from provenance.server.store.lineage import LineageRepository
 from provenance.server.store.log import LogRepository
 from provenance.server.store.models import AnchorRow, CheckpointRow, DatasetRow, SnapshotRow, SourceRow
 from provenance.server.store.outbox import OutboxRepository
@@ -92,7 +94,10 @@ class Ledger:
         self.sources = SourceRepository(db)
         self.verifications = VerificationRepository(db)
         self.prover = Prover(db, self.snapshots, self.log, self.outbox, log_signer)
-        self.intake = Intake(settings, db, domain, self.snapshots, self.log, self.outbox, self.sources)
+        self.lineage = LineageRepository(db)
+        self.intake = Intake(
+            settings, db, domain, self.snapshots, self.log, self.outbox, self.sources, self.lineage
+        )
         self._schemas: dict[str, Schema] = {}
 
     # --- datasets --------------------------------------------------------------------------
@@ -174,6 +179,38 @@ class Ledger:
 
     def log_consistency(self, first: int, second: int) -> dict[str, Any]:
         return self.prover.log_consistency(first, second)
+
+    def snapshot_lineage(
+        self, name: str, version: int, *, direction: str = "up", depth: int = 1
+    ) -> dict[str, Any]:
+        """A version's parents (``up``) or children (``down``) to ``depth`` steps, as nodes and
+        (child, parent) edges; ``truncated`` when the node limit cut the graph.
+
+        Raises:
+            InputError: ``lineage.depth-limit`` beyond the configured depth.
+            NotFoundError: no such snapshot.
+        """
+        if not 1 <= depth <= self.settings.max_lineage_depth:
+            raise InputError(
+                f"depth must be 1..{self.settings.max_lineage_depth}", code="lineage.depth-limit"
+            )
+        with self.db.session() as s:
+            start = self.snapshots.get(s, name, version)
+            graph = walk(
+                (start.pk, name, version),
+                lambda node: self.lineage.neighbours(s, node[0], direction),
+                upstream=direction == "up",
+                depth=depth,
+                max_nodes=self.settings.max_lineage_nodes,
+            )
+            nodes = [_node_json(self.snapshots.get(s, n, v)) for _, n, v in graph.nodes]
+        return {
+            "direction": direction,
+            "depth": depth,
+            "nodes": nodes,
+            "edges": [{"child": f"{c[1]}@{c[2]}", "parent": f"{p[1]}@{p[2]}"} for c, p in graph.edges],
+            "truncated": graph.truncated,
+        }
 
     def versions(self, name: str) -> list[SnapshotRow]:
         with self.db.session() as s:
@@ -336,3 +373,16 @@ class Ledger:
         """Hold the anchoring leadership for the block; yields whether this process got it."""
         with leader_lock(self.db, self.settings.data_dir / "anchoring.lock") as ok:
             yield ok
+
+
+def _node_json(info: SnapshotInfo) -> dict[str, Any]:
+    manifest = json.loads(info.signed_manifest)["manifest"]
+    return {
+        "id": f"{info.dataset}@{info.version}",
+        "dataset": info.dataset,
+        "version": info.version,
+        "root": "0x" + info.root.hex(),
+        "size": info.size,
+        "signer": info.signer,
+        "transform": manifest["transform"],
+    }

@@ -181,3 +181,19 @@ def test_refs_are_sorted_and_unique_whatever_the_order(items: list[tuple[str, in
     parsed = lineage.parse_raw_refs(list(reversed(refs)))
     order = [(r.dataset, r.version, r.key_text) for r in parsed]
     assert order == sorted(order) and len(set(order)) == len(order) == len(refs)
+
+
+GRAPH = {"index": ["ratings"], "ratings": ["prices", "onchain"], "prices": [], "onchain": ["raw"], "raw": []}
+
+
+def test_walk_to_a_depth_and_a_node_limit() -> None:
+    one = lineage.walk("index", GRAPH.__getitem__, upstream=True, depth=1, max_nodes=100)
+    assert one.nodes == ("index", "ratings") and one.edges == (("index", "ratings"),) and not one.truncated
+    full = lineage.walk("index", GRAPH.__getitem__, upstream=True, depth=5, max_nodes=100)
+    assert full.nodes == ("index", "ratings", "prices", "onchain", "raw") and not full.truncated
+    cut = lineage.walk("index", GRAPH.__getitem__, upstream=True, depth=5, max_nodes=3)
+    assert cut.nodes == ("index", "ratings", "prices") and cut.truncated
+    assert all(a in cut.nodes and b in cut.nodes for a, b in cut.edges)
+    children = {"raw": ["onchain"], "onchain": ["ratings"], "ratings": ["index"], "index": []}
+    down = lineage.walk("raw", children.__getitem__, upstream=False, depth=3, max_nodes=100)
+    assert down.edges == (("onchain", "raw"), ("ratings", "onchain"), ("index", "ratings"))

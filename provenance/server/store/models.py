@@ -83,6 +83,14 @@ class SnapshotRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class LineageEdgeRow(Base):
+    """A derived snapshot and one of its parents (from its signed manifest), both complete."""
+
+    __tablename__ = "lineage_edges"
+    child_pk: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    parent_pk: Mapped[int] = mapped_column(ForeignKey("snapshots.id"), primary_key=True, index=True)
+
+
 class RecordBlockRow(Base):
     """``BLOCK`` consecutive records of a snapshot in one row: their leaf inputs (RFC 8785
     entries, which hold any ``derived_from`` lineage refs) and key texts, newline-separated, and

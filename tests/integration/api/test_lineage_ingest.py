@@ -167,3 +167,20 @@ def test_refusals_name_what_is_wrong_and_store_nothing(
     assert r.json()["code"] == code and words in r.json()["detail"], r.json()["detail"]
     assert "/" + "tmp" not in r.json()["detail"]
     assert client.get("/v1/datasets/t/lin/ratings/versions").json() == before
+
+
+def test_snapshot_lineage_up_and_down(client: TestClient, datasets: None) -> None:
+    version = client.get("/v1/datasets/t/lin/ratings/versions").json()[0]["version"]
+    up = client.get(f"/v1/datasets/t/lin/ratings/versions/{version}/lineage").json()
+    assert [n["id"] for n in up["nodes"]] == [f"t/lin/ratings@{version}", "t/lin/prices@1"]
+    assert up["edges"] == [{"child": f"t/lin/ratings@{version}", "parent": "t/lin/prices@1"}]
+    assert up["nodes"][0]["transform"] == TRANSFORM and up["truncated"] is False
+    down = client.get(
+        "/v1/datasets/t/lin/prices/versions/1/lineage", params={"direction": "down", "depth": 3}
+    ).json()
+    assert [n["id"] for n in down["nodes"]] == ["t/lin/prices@1", f"t/lin/ratings@{version}"]
+    assert down["edges"] == up["edges"]  # (child, parent) whichever way it was walked
+    other = client.get("/v1/datasets/t/lin/other/versions/1/lineage", params={"direction": "down"}).json()
+    assert [n["id"] for n in other["nodes"]] == ["t/lin/other@1"] and other["edges"] == []
+    deep = client.get("/v1/datasets/t/lin/prices/versions/1/lineage", params={"depth": 17})
+    assert deep.status_code == 422 and deep.json()["code"] == "lineage.depth-limit"
