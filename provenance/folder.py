@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from provenance.errors import FormatError, InputError, NotFoundError
+from provenance.lineage import KeyedLeaves
 from provenance.manifest import Manifest, SignedManifest
 from provenance.merkle import HASH_LEN, MerkleTree, level_sizes
 from provenance.proofs.bundle import Anchor
@@ -95,6 +96,12 @@ class SnapshotFolder:
     @property
     def signed_path(self) -> Path:
         return self.path / "signed-manifest.json"
+
+    def keyed_leaves(self) -> KeyedLeaves:
+        """Its records' leaf hashes by key: a parent's, for pinning a derived snapshot's refs."""
+        keys = (self.path / "keys.jsonl").read_bytes().split(b"\n")[:-1]
+        entries = (self.path / "entries.jsonl").read_bytes().split(b"\n")[:-1]
+        return KeyedLeaves(keys, entries)
 
     def manifest(self) -> Manifest:
         return Manifest.from_json(_read_json(self.manifest_path))

@@ -71,31 +71,22 @@ def ingest_file(
     pool: IngestPool | None = None,
     upstream: Upstream | None = None,
 ) -> Ingested:
-    """Read ``path``, hand its entries to ``sink`` in order and return the tree.
+    """Read ``path``, hand its entries to ``sink`` in order and return the tree. A schema with
+    ``derivedFrom`` needs ``upstream``, the parents' records, against which refs are pinned.
 
     Raises:
         InputError: the first problem found, naming file, line/row and column.
-
-    A schema with ``derivedFrom`` needs ``upstream``: the parents' records by (name, version),
-    against which each record's refs are pinned (their leaf hashes go into the signed entry).
     """
     fmt = fmt or detect_format(path)
     limits = limits or Limits()
     if schema.salted and salt_secret is None:
         raise InputError("the schema is salted but no salt secret was given", code="input.missing-salt")
-    source = source_name or str(path)
-    header, chunks = open_chunks(path, fmt, schema)
-    ctx = Context(
-        source=source,
-        fmt=fmt,
-        schema=schema,
-        header=header,
-        salt_secret=salt_secret if schema.salted else None,
-        max_record_bytes=limits.max_record_bytes,
-        max_refs=limits.max_refs,
-    )
     if schema.derived_from is not None and upstream is None:
         raise InputError("a derived dataset's refs need its parents' records", code="lineage.no-parents")
+    source = source_name or str(path)
+    header, chunks = open_chunks(path, fmt, schema)
+    salt = salt_secret if schema.salted else None
+    ctx = Context(source, fmt, schema, header, salt, limits.max_record_bytes, max_refs=limits.max_refs)
     if workers is None:
         workers = pool.workers if pool is not None else os.cpu_count() or 1
     try:

@@ -6,7 +6,7 @@ import json
 import secrets
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,9 +16,9 @@ from provenance.config import Settings
 from provenance.datasets import check_dataset_name
 from provenance.errors import InputError
 from provenance.folder import SnapshotFolder, StagedFolder
-from provenance.ingest import Ingested, Limits, ingest_file
+from provenance.ingest import Ingested, Limits, Upstream, ingest_file
 from provenance.keys import load_source_key, write_private
-from provenance.lineage import check_transform, parse_parent_spec
+from provenance.lineage import Parent, check_transform, parse_parent_spec, transform_of_file
 from provenance.manifest import Domain, Manifest, sign
 from provenance.records.schema import Schema
 
@@ -66,7 +66,18 @@ def build_cmd(
     types: Annotated[str, typer.Option(help="Column types: col=integer,col2=number,...")] = "",
     salt_secret: Annotated[Path | None, typer.Option(help="Salt records with this secret file")] = None,
     parent: Annotated[list[str] | None, typer.Option(help="Upstream snapshot name@version:0xroot")] = None,
+    parent_dir: Annotated[
+        list[Path] | None, typer.Option(help="Upstream snapshot directory (its records pin the refs)")
+    ] = None,
+    derived_from: Annotated[
+        str | None, typer.Option(help="Field/column holding each record's refs [{dataset, version, key}]")
+    ] = None,
     transform: Annotated[Path | None, typer.Option(help="JSON file {name, code, params}")] = None,
+    transform_file: Annotated[
+        Path | None, typer.Option(help="The program that made FILE (its SHA-256 is the transform code)")
+    ] = None,
+    transform_name: Annotated[str, typer.Option(help="Name of the transform (with --transform-file)")] = "",
+    transform_params: Annotated[str, typer.Option(help="JSON object of its parameters")] = "{}",
     created_at: Annotated[int | None, typer.Option(help="Unix time (default: now)")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores)")] = None,
 ) -> None:
@@ -77,13 +88,15 @@ def build_cmd(
     with errors_to_exit():
         cfg = settings()
         check_dataset_name(dataset)
-        schema = Schema(tuple(_split(key)), _types(types), salted=salt_secret is not None)
+        schema = Schema(tuple(_split(key)), _types(types), salt_secret is not None, derived_from)
         secret = _salt_secret(salt_secret) if salt_secret is not None else None
-        parents = tuple(parse_parent_spec(p) for p in parent or [])
-        transform_obj = check_transform(json.loads(transform.read_text())) if transform else None
+        folders = [SnapshotFolder(d) for d in parent_dir or []]
+        parents = tuple(parse_parent_spec(p) for p in parent or []) + tuple(_parent_of(f) for f in folders)
+        upstream = {(f.manifest().dataset, f.manifest().version): f.keyed_leaves() for f in folders}
+        transform_obj = _transform(transform, transform_file, transform_name, transform_params)
         staged = StagedFolder(out_dir)
         try:
-            built = _build(file, schema, staged, fmt, secret, workers or cfg.ingest_workers, cfg)
+            built = _build(file, schema, staged, fmt, secret, workers or cfg.ingest_workers, cfg, upstream)
             manifest = Manifest(
                 dataset=dataset,
                 version=version,
@@ -110,15 +123,24 @@ def _build(
     secret: bytes | None,
     workers: int | None,
     cfg: Settings,
+    upstream: Upstream,
 ) -> Ingested:
-    limits = Limits(max_records=cfg.max_records, max_record_bytes=cfg.max_record_bytes)
+    limits = Limits(cfg.max_records, cfg.max_record_bytes, cfg.max_refs_per_record)
+    lineage = upstream if schema.derived_from is not None else None
     try:
         big = file.stat().st_size >= PROGRESS_MIN_BYTES
     except OSError:
         big = False
     if not (big and err.is_terminal):
         return ingest_file(
-            file, schema, staged.sink, fmt=fmt, salt_secret=secret, workers=workers, limits=limits
+            file,
+            schema,
+            staged.sink,
+            fmt=fmt,
+            salt_secret=secret,
+            workers=workers,
+            limits=limits,
+            upstream=lineage,
         )
     with Progress(
         TextColumn("ingest"),
@@ -138,7 +160,30 @@ def _build(
             workers=workers,
             limits=limits,
             progress=lambda n: bar.update(task, completed=n),
+            upstream=lineage,
         )
+
+
+def _parent_of(folder: SnapshotFolder) -> Parent:
+    m = folder.manifest()
+    return Parent(m.dataset_id, m.version, m.root, m.dataset)
+
+
+def _transform(doc: Path | None, program: Path | None, name: str, params: str) -> dict[str, Any] | None:
+    """From a JSON file, or computed from the program file (its SHA-256 pins the code)."""
+    if doc is not None and program is not None:
+        raise InputError("give --transform or --transform-file, not both", code="input.bad-option")
+    if doc is not None:
+        return check_transform(json.loads(doc.read_text()))
+    if program is None:
+        return None
+    parsed = json.loads(params)
+    if not (name and isinstance(parsed, dict)):
+        raise InputError(
+            "--transform-file needs --transform-name and --transform-params as a JSON object",
+            code="input.bad-option",
+        )
+    return transform_of_file(name, program, parsed)
 
 
 @app.command("sign")
