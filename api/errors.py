@@ -22,6 +22,7 @@ from provenance.errors import (
     NotFoundError,
     ProvenanceError,
     RpcUnavailable,
+    ServiceUnavailable,
     StorageError,
     VerificationError,
 )
@@ -39,6 +40,7 @@ STATUS_BY_CLASS: list[tuple[type[ProvenanceError], int]] = [
     (NotFoundError, 404),
     (ConflictError, 409),
     (RpcUnavailable, 503),
+    (ServiceUnavailable, 503),
     (ChainError, 502),
     (StorageError, 503),
     (KeyStoreError, 503),

@@ -98,6 +98,12 @@ class AuthForbidden(AuthError):
     code = "auth.forbidden"
 
 
+class ServiceUnavailable(ProvenanceError):
+    """A ledger's HTTP API (asked by the CLI) does not answer."""
+
+    code = "api.unreachable"
+
+
 class KeyStoreError(ProvenanceError):
     """A keystore cannot be read, decrypted or written."""
 

@@ -158,26 +158,29 @@ def check_refs(
                 "lineage.missing-upstream",
                 f"no upstream bundle for {ref['dataset']} v{ref['version']} {ref['key']}",
             )
-        pinned = ref.get("leaf")
-        if pinned is not None and pinned != hex_str(found.leaf):
-            return (
-                "lineage.leaf-mismatch",
-                f"{ref['dataset']} v{ref['version']} {ref['key']}: the ref pins leaf {pinned}, "
-                f"the upstream record's is {hex_str(found.leaf)}",
-            )
-        if found.status != "valid":
-            return (
-                "lineage.upstream-invalid",
-                f"upstream bundle for {ref['dataset']} v{ref['version']} is {found.status}",
-            )
-        if not any(
-            p.dataset_id == found.dataset_id and p.version == found.version and p.root == found.root
-            for p in parents
-        ):
-            return (
-                "lineage.not-a-parent",
-                f"{ref['dataset']} v{ref['version']} is not a parent in the manifest",
-            )
+        broken = check_edge(ref, parents, found)
+        if broken is not None:
+            return broken
+    return None
+
+
+def check_edge(ref: dict[str, Any], parents: Sequence[Parent], found: Upstream) -> tuple[str, str] | None:
+    """One lineage edge: the ref's pinned leaf is the upstream record's, the upstream record
+    verified, and its snapshot (by id, version and root) is a parent in the citing manifest."""
+    pinned = ref.get("leaf")
+    if pinned is not None and pinned != hex_str(found.leaf):
+        return (
+            "lineage.leaf-mismatch",
+            f"the ref pins leaf {pinned}, the upstream record's is {hex_str(found.leaf)}",
+        )
+    if found.status != "valid":
+        return ("lineage.upstream-invalid", f"the upstream record is {found.status}")
+    if not any(
+        p.dataset_id == found.dataset_id and p.version == found.version and p.root == found.root
+        for p in parents
+    ):
+        upstream = f"{ref['dataset']} v{ref['version']} (root {hex_str(found.root)})"
+        return ("lineage.not-a-parent", f"{upstream} is not a parent in the citing manifest")
     return None
 
 

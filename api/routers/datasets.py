@@ -63,6 +63,19 @@ async def proof(
     return views.ORJSONResponse(body)
 
 
+@router.get("/{name:path}/versions/{version}/lineage/records")
+def record_lineage(
+    name: str,
+    version: int,
+    key: Annotated[str, Query(max_length=4096)],
+    ledger: LedgerDep,
+    depth: Annotated[int, Query(ge=1)] = 1,
+) -> JSONResponse:
+    """The datum and every upstream record its refs reach to ``depth`` steps, with their proofs:
+    one ``provenance-proofs/v1`` collection (each snapshot's section once; the datum is record 0)."""
+    return views.ORJSONResponse(ledger.record_lineage(name, version, key, depth=depth))
+
+
 @router.get("/{name:path}/versions/{version}/lineage")
 def snapshot_lineage(
     name: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from provenance.cli import anchor, chain, keys, prove, serve, snapshot, verify
+from provenance.cli import anchor, chain, keys, lineage, prove, serve, snapshot, verify
 
 app = typer.Typer(
     name="provenance",
@@ -19,6 +19,8 @@ app.add_typer(chain.app, name="chain")
 app.command("anchor")(anchor.anchor)
 app.command("prove")(prove.prove)
 app.command("verify")(verify.verify)
+app.command("cut")(verify.cut)
+app.command("lineage")(lineage.lineage)
 app.command("serve")(serve.serve)
 
 

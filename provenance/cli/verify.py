@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from provenance import strict_json
 from provenance.cli.common import EXIT_FAILED, EXIT_OK, errors_to_exit, out, settings
 from provenance.errors import FormatError
-from provenance.proofs import bundle
+from provenance.proofs import bundle, collection
+from provenance.proofs.collection import MAX_COLLECTION_BYTES
+from provenance.proofs.collection_verify import verify_collection
 from provenance.proofs.verdict import Status, Verdict
 from provenance.proofs.verify import Policy, verify_bundle
 
@@ -35,6 +38,15 @@ def read_bundle(path: str, limit: int) -> bytes:
     if len(data) > limit:
         raise FormatError(f"bundle is larger than {limit} bytes", code="bundle.too-large")
     return data
+
+
+def read_document(path: str, bundle_limit: int) -> Any:
+    """A bundle (at most ``bundle_limit`` bytes) or a collection (at most 1 GiB), parsed."""
+    data = read_bundle(path, MAX_COLLECTION_BYTES)
+    doc = strict_json.loads(data, max_bytes=MAX_COLLECTION_BYTES)
+    if not collection.is_collection(doc) and len(data) > bundle_limit:
+        raise FormatError(f"bundle is larger than {bundle_limit} bytes", code="bundle.too-large")
+    return doc
 
 
 def render(verdict: Verdict, title: str = "") -> Table:
@@ -62,18 +74,22 @@ def verify(
     ] = None,
     confirmations: Annotated[int | None, typer.Option(help="Blocks required on top of the anchor")] = None,
 ) -> None:
-    """Verify a provenance-proof/v1 bundle: every hash, signature and (unless --offline) anchor."""
+    """Verify a provenance-proof/v1 bundle or a provenance-proofs/v1 collection (every record, every
+    lineage edge): every hash, signature and (unless --offline) anchor."""
     with errors_to_exit():
         cfg = settings()
-        doc = bundle.parse(read_bundle(path, cfg.max_bundle_bytes))
-        chain = None
+        raw = read_document(path, cfg.max_bundle_bytes)
         url = rpc_url or cfg.rpc_url
-        if not offline and doc.anchor is not None and url:
+        chain = None
+        if not offline and url:
             from provenance.chain.verifier import verifier_for
 
             chain = verifier_for(url, confirmations or cfg.confirmations)
         policy = Policy(offline=offline, log_keys=tuple(log_key or ()))
-        verdict = verify_bundle(doc, policy=policy, chain=chain)
+        if collection.is_collection(raw):
+            _verify_collection(collection.from_json(raw), policy, chain, as_json)
+        doc = bundle.from_json(raw)
+        verdict = verify_bundle(doc, policy=policy, chain=chain if doc.anchor is not None else None)
         if as_json:
             typer.echo(json.dumps(verdict.to_json(), indent=2))
         else:
@@ -84,3 +100,37 @@ def verify(
                 out.print(render(up, f"upstream {i + 1}"))
             out.print(f"verdict: {verdict.status}")
         raise typer.Exit(EXIT_OK if verdict.status == "valid" else EXIT_FAILED)
+
+
+def _verify_collection(parsed: collection.Collection, policy: Policy, chain: Any, as_json: bool) -> None:
+    verdict = verify_collection(parsed, policy=policy, chain=chain)
+    if as_json:
+        typer.echo(json.dumps(verdict.to_json(), indent=2))
+    else:
+        for label, v in verdict.snapshots:
+            out.print(render(v, f"snapshot {label}"))
+        out.print(
+            f"records: {verdict.records_valid} of {verdict.records} valid; lineage edges: "
+            f"{verdict.edges_valid} of {verdict.edges} valid, {verdict.edges_outside} outside the collection"
+        )
+        for f in verdict.failures:
+            out.print(f"[red]failed[/] {f.where}: [{f.reason}] {f.detail}")
+        if verdict.failure_count > len(verdict.failures):
+            out.print(f"… and {verdict.failure_count - len(verdict.failures)} more failures")
+        out.print(f"verdict: {verdict.status}")
+    raise typer.Exit(EXIT_OK if verdict.status == "valid" else EXIT_FAILED)
+
+
+def cut(
+    path: Annotated[str, typer.Argument(metavar="COLLECTION", help="provenance-proofs/v1 file, or -")],
+    index: Annotated[int | None, typer.Option(help="Record index (default: the collection's root)")] = None,
+) -> None:
+    """Print one record of a collection as a standalone provenance-proof/v1 bundle."""
+    with errors_to_exit():
+        parsed = collection.from_json(read_document(path, MAX_COLLECTION_BYTES))
+        at = index if index is not None else (parsed.root or 0)
+        if not 0 <= at < len(parsed.records):
+            raise FormatError(
+                f"no record {at}: the collection has {len(parsed.records)}", code="collection.no-record"
+            )
+        typer.echo(json.dumps(collection.cut_out(parsed, at), indent=2))

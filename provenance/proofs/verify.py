@@ -67,6 +67,15 @@ def verify_bundle(
     return Verdict(tuple(checks[name] for name in CHECKS), upstream, policy.offline)
 
 
+def record_checks(bundle: ProofBundle) -> tuple[Check, Check]:
+    """The checks of a bundle that concern its record alone: leaf and inclusion (a collection
+    checks its snapshots once and each record with these)."""
+    return (
+        _guard("leaf", lambda: _check_leaf(bundle)),
+        _guard("inclusion", lambda: _check_inclusion(bundle)),
+    )
+
+
 def _guard(name: str, fn: Callable[[], Check]) -> Check:
     try:
         return fn()

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from provenance import strict_json
 from provenance.chain.deploy import Deployment
 from provenance.chain.registry import RegistryClient
 from provenance.checkpoint import Checkpoint, LogSigner
@@ -25,12 +26,13 @@ from provenance.errors import (
     NotFoundError,
     ProvenanceError,
 )
-from provenance.lineage import walk
 from provenance.manifest import Domain, SignedManifest
-from provenance.proofs import bundle
+from provenance.proofs import bundle, collection
+from provenance.proofs.collection_verify import verify_collection
 from provenance.proofs.verify import AnchorReader, Policy, verify_bundle
 from provenance.records.schema import Schema, parse_key
 from provenance.server.intake import IngestResult, Intake
+from provenance.server.lineage import LineageQueries
 from provenance.server.prover import Prover
 from provenance.server.store.database import Database
 from provenance.server.store.leader import leader_lock
@@ -95,6 +97,7 @@ class Ledger:
         self.verifications = VerificationRepository(db)
         self.prover = Prover(db, self.snapshots, self.log, self.outbox, log_signer)
         self.lineage = LineageRepository(db)
+        self.lineage_queries = LineageQueries(settings, db, self.snapshots, self.lineage, self.prover)
         self.intake = Intake(
             settings, db, domain, self.snapshots, self.log, self.outbox, self.sources, self.lineage
         )
@@ -183,34 +186,12 @@ class Ledger:
     def snapshot_lineage(
         self, name: str, version: int, *, direction: str = "up", depth: int = 1
     ) -> dict[str, Any]:
-        """A version's parents (``up``) or children (``down``) to ``depth`` steps, as nodes and
-        (child, parent) edges; ``truncated`` when the node limit cut the graph.
+        """See :meth:`provenance.server.lineage.LineageQueries.snapshot_lineage`."""
+        return self.lineage_queries.snapshot_lineage(name, version, direction=direction, depth=depth)
 
-        Raises:
-            InputError: ``lineage.depth-limit`` beyond the configured depth.
-            NotFoundError: no such snapshot.
-        """
-        if not 1 <= depth <= self.settings.max_lineage_depth:
-            raise InputError(
-                f"depth must be 1..{self.settings.max_lineage_depth}", code="lineage.depth-limit"
-            )
-        with self.db.session() as s:
-            start = self.snapshots.get(s, name, version)
-            graph = walk(
-                (start.pk, name, version),
-                lambda node: self.lineage.neighbours(s, node[0], direction),
-                upstream=direction == "up",
-                depth=depth,
-                max_nodes=self.settings.max_lineage_nodes,
-            )
-            nodes = [_node_json(self.snapshots.get(s, n, v)) for _, n, v in graph.nodes]
-        return {
-            "direction": direction,
-            "depth": depth,
-            "nodes": nodes,
-            "edges": [{"child": f"{c[1]}@{c[2]}", "parent": f"{p[1]}@{p[2]}"} for c, p in graph.edges],
-            "truncated": graph.truncated,
-        }
+    def record_lineage(self, name: str, version: int, key: str, *, depth: int = 1) -> dict[str, Any]:
+        """See :meth:`provenance.server.lineage.LineageQueries.record_lineage`."""
+        return self.lineage_queries.record_lineage(name, version, self.parse_key(name, key), depth=depth)
 
     def versions(self, name: str) -> list[SnapshotRow]:
         with self.db.session() as s:
@@ -222,43 +203,56 @@ class Ledger:
 
     # --- verification ------------------------------------------------------------------------
 
-    def verify(
-        self,
-        data: bytes,
-        *,
-        offline: bool = False,
-        client: str | None = None,
-    ) -> dict[str, Any]:
-        """Verify a bundle; the request and verdict are stored. Unusable input raises FormatError."""
+    def verify(self, data: bytes, *, offline: bool = False, client: str | None = None) -> dict[str, Any]:
+        """Verify a bundle or a collection; the request and verdict are stored.
+
+        Raises:
+            FormatError: unusable input (recorded as such).
+        """
         try:
-            doc = bundle.parse(data)
+            verdict, subject = self._verdict(data, offline)
         except FormatError as e:
-            with self.db.session() as s:
-                self.verifications.record(
-                    s,
-                    data,
-                    {"status": "unusable", "error": e.to_dict()},
-                    dataset=None,
-                    version=None,
-                    client=client,
-                    offline=offline,
-                )
+            self._record_verification(
+                data, {"status": "unusable", "error": e.to_dict()}, None, client, offline
+            )
             raise
+        verdict["requestId"] = self._record_verification(data, verdict, subject, client, offline)
+        return verdict
+
+    def _verdict(self, data: bytes, offline: bool) -> tuple[dict[str, Any], tuple[str, int] | None]:
+        doc = strict_json.loads(data, max_bytes=self.settings.max_bundle_bytes)
         policy = Policy(offline=offline, log_keys=(self.log_signer.verifier_key(),))
         chain = None if offline or self.chain is None else self.chain.verifier
-        verdict = verify_bundle(doc, policy=policy, chain=chain).to_json()
+        if collection.is_collection(doc):
+            parsed = collection.from_json(doc)
+            first = parsed.snapshots[parsed.records[parsed.root or 0]["snapshot"]]
+            verdict = verify_collection(parsed, policy=policy, chain=chain).to_json()
+            return verdict, (str(first["dataset"]), int(first["version"]))
+        one = bundle.from_json(doc)
+        return verify_bundle(one, policy=policy, chain=chain).to_json(), (
+            one.record.dataset,
+            one.record.version,
+        )
+
+    def _record_verification(
+        self,
+        data: bytes,
+        verdict: dict[str, Any],
+        subject: tuple[str, int] | None,
+        client: str | None,
+        offline: bool,
+    ) -> int:
         with self.db.session() as s:
             row = self.verifications.record(
                 s,
                 data,
                 verdict,
-                dataset=doc.record.dataset,
-                version=doc.record.version,
+                dataset=subject[0] if subject else None,
+                version=subject[1] if subject else None,
                 client=client,
                 offline=offline,
             )
-            verdict["requestId"] = row.id
-        return verdict
+            return row.id
 
     # --- sources -----------------------------------------------------------------------------
 
@@ -373,16 +367,3 @@ class Ledger:
         """Hold the anchoring leadership for the block; yields whether this process got it."""
         with leader_lock(self.db, self.settings.data_dir / "anchoring.lock") as ok:
             yield ok
-
-
-def _node_json(info: SnapshotInfo) -> dict[str, Any]:
-    manifest = json.loads(info.signed_manifest)["manifest"]
-    return {
-        "id": f"{info.dataset}@{info.version}",
-        "dataset": info.dataset,
-        "version": info.version,
-        "root": "0x" + info.root.hex(),
-        "size": info.size,
-        "signer": info.signer,
-        "transform": manifest["transform"],
-    }

@@ -11,8 +11,9 @@ from typing import Any
 
 from provenance.checkpoint import LogSigner
 from provenance.errors import ConflictError, InputError, NotFoundError
+from provenance.lineage import walk
 from provenance.merkle import MerkleTree
-from provenance.proofs import bundle
+from provenance.proofs import bundle, collection
 from provenance.records.canonical import key_text
 from provenance.server.store.database import Database
 from provenance.server.store.log import LogRepository
@@ -59,6 +60,33 @@ class Prover:
             anchor=anchor,
         )
         return {"anchor": state, "bundle": doc}
+
+    def record_lineage(
+        self, name: str, version: int, key_values: list[Any], *, depth: int, max_nodes: int
+    ) -> dict[str, Any]:
+        """The datum and every upstream record its refs reach to ``depth`` steps, as one
+        ``provenance-proofs/v1`` collection (the datum is record 0); ``truncated`` when the node
+        limit cut it."""
+        docs: dict[tuple[str, int, bytes], dict[str, Any]] = {}
+
+        def bundle_of(node: tuple[str, int, bytes, tuple[Any, ...]]) -> dict[str, Any]:
+            if node[:3] not in docs:
+                docs[node[:3]] = self.proof(node[0], node[1], list(node[3]))["bundle"]
+            return docs[node[:3]]
+
+        def refs(
+            node: tuple[str, int, bytes, tuple[Any, ...]],
+        ) -> list[tuple[str, int, bytes, tuple[Any, ...]]]:
+            entry = bundle_of(node)["record"]["entry"]
+            return [
+                (r["dataset"], r["version"], key_text(r["key"]), tuple(r["key"]))
+                for r in entry.get("derived_from", [])
+            ]
+
+        start = (name, version, key_text(key_values), tuple(key_values))
+        graph = walk(start, refs, upstream=True, depth=depth, max_nodes=max_nodes)
+        bundles = [bundle_of(node) for node in graph.nodes]
+        return collection.of_bundles(bundles, root=0, depth=depth, truncated=graph.truncated)
 
     def _snapshot(self, name: str, version: int) -> tuple[SnapshotInfo, str]:
         cached = self._snapshots.get((name, version))

@@ -49,6 +49,7 @@ def datasets(client: TestClient) -> None:
     for name in ("t/lin/prices", "t/lin/other"):
         up = client.post(f"/v1/datasets/{name}/versions?format=csv", content=PRICES.encode(), headers=ADMIN)
         assert up.status_code == 201, up.text
+    assert upload(client, jsonl(RATINGS)).status_code == 201  # t/lin/ratings v1, which the tests read
 
 
 def upload(
@@ -178,9 +179,99 @@ def test_snapshot_lineage_up_and_down(client: TestClient, datasets: None) -> Non
     down = client.get(
         "/v1/datasets/t/lin/prices/versions/1/lineage", params={"direction": "down", "depth": 3}
     ).json()
-    assert [n["id"] for n in down["nodes"]] == ["t/lin/prices@1", f"t/lin/ratings@{version}"]
-    assert down["edges"] == up["edges"]  # (child, parent) whichever way it was walked
+    versions = [v["version"] for v in client.get("/v1/datasets/t/lin/ratings/versions").json()]
+    assert [n["id"] for n in down["nodes"]] == ["t/lin/prices@1", *(f"t/lin/ratings@{v}" for v in versions)]
+    assert up["edges"][0] in down["edges"]  # (child, parent) whichever way it was walked
     other = client.get("/v1/datasets/t/lin/other/versions/1/lineage", params={"direction": "down"}).json()
     assert [n["id"] for n in other["nodes"]] == ["t/lin/other@1"] and other["edges"] == []
     deep = client.get("/v1/datasets/t/lin/prices/versions/1/lineage", params={"depth": 17})
     assert deep.status_code == 422 and deep.json()["code"] == "lineage.depth-limit"
+
+
+def lineage_of(client: TestClient, key: str = "BTC", depth: int = 1) -> dict[str, Any]:
+    version = client.get("/v1/datasets/t/lin/ratings/versions").json()[0]["version"]
+    r = client.get(
+        f"/v1/datasets/t/lin/ratings/versions/{version}/lineage/records", params={"key": key, "depth": depth}
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_a_datums_lineage_is_one_collection_that_verifies_edge_by_edge(
+    client: TestClient, datasets: None
+) -> None:
+    doc = lineage_of(client)
+    assert doc["format"] == "provenance-proofs/v1" and doc["root"] == 0 and doc["depth"] == 1
+    assert [(s["dataset"], s["version"]) for s in doc["snapshots"]] == [
+        ("t/lin/ratings", 1),
+        ("t/lin/prices", 1),
+    ]
+    assert [r["key"] for r in doc["records"]] == [["BTC"], ["BTC", "2026-11-26"], ["BTC", "2026-11-27"]]
+    verdict = client.post("/v1/verify?offline=true", json=doc).json()
+    assert verdict["status"] == "valid", json.dumps(verdict, indent=1)
+    assert verdict["records"] == {"count": 3, "valid": 3}
+    assert verdict["edges"] == {"count": 2, "valid": 2, "outside": 0}
+    # any record cut out is a standalone bundle that verifies
+    from provenance.proofs.collection import cut_out, from_json
+
+    one = cut_out(from_json(doc), 2)
+    assert client.post("/v1/verify?offline=true", json=one).json()["status"] == "valid"
+
+
+def test_tampered_lineage_names_the_edge(client: TestClient, datasets: None) -> None:
+    doc = lineage_of(client)
+    changed = copy.deepcopy(doc)
+    changed["records"][1]["entry"]["record"]["close"] = "1"
+    verdict = client.post("/v1/verify?offline=true", json=changed).json()
+    assert verdict["status"] == "invalid"
+    wheres = {(f["where"], f["reason"]) for f in verdict["failures"]}
+    assert ('t/lin/prices@1 key ["BTC","2026-11-26"]', "inclusion.root-mismatch") in wheres or any(
+        w.startswith('t/lin/prices@1 key ["BTC","2026-11-26"]') for w, _ in wheres
+    )
+    edge = 't/lin/ratings@1 key ["BTC"] -> t/lin/prices@1 key ["BTC","2026-11-26"]'
+    assert (edge, "lineage.leaf-mismatch") in wheres, verdict["failures"]
+    missing = copy.deepcopy(doc)
+    del missing["records"][2]
+    verdict = client.post("/v1/verify?offline=true", json=missing).json()
+    edge = 't/lin/ratings@1 key ["BTC"] -> t/lin/prices@1 key ["BTC","2026-11-27"]'
+    assert verdict["status"] == "invalid"
+    assert [(f["where"], f["reason"]) for f in verdict["failures"]] == [(edge, "lineage.missing-upstream")]
+    problem = client.post("/v1/verify", json={**doc, "records": [{**doc["records"][0], "snapshot": 7}]})
+    assert problem.status_code == 422 and problem.json()["code"] == "collection.malformed"
+
+
+def test_lineage_depth_limit(client: TestClient, datasets: None) -> None:
+    version = client.get("/v1/datasets/t/lin/ratings/versions").json()[0]["version"]
+    r = client.get(
+        f"/v1/datasets/t/lin/ratings/versions/{version}/lineage/records", params={"key": "BTC", "depth": 99}
+    )
+    assert r.status_code == 422 and r.json()["code"] == "lineage.depth-limit"
+
+
+def test_the_cli_verifies_a_lineage_collection_and_cuts_a_record_out(
+    client: TestClient, datasets: None, tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from provenance.cli import app
+
+    doc = lineage_of(client)
+    good, bad = tmp_path / "lineage.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(doc))
+    tampered = copy.deepcopy(doc)
+    tampered["records"][0]["entry"]["derived_from"][0]["leaf"] = "0x" + "00" * 32
+    bad.write_text(json.dumps(tampered))
+    runner = CliRunner()
+    ok = runner.invoke(app, ["verify", str(good), "--offline"])
+    assert ok.exit_code == 0, ok.output
+    assert "records: 3 of 3 valid; lineage edges: 2 of 2 valid" in ok.output
+    failed = runner.invoke(app, ["verify", str(bad), "--offline"])
+    assert failed.exit_code == 1, failed.output
+    assert 't/lin/ratings@1 key ["BTC"] -> t/lin/prices@1 key ["BTC","2026-11-26"]' in failed.output
+    cut = runner.invoke(app, ["cut", str(good), "--index", "1"])
+    assert cut.exit_code == 0, cut.output
+    (tmp_path / "one.json").write_text(cut.output)
+    one = runner.invoke(app, ["verify", str(tmp_path / "one.json"), "--offline", "--json"])
+    assert one.exit_code == 0 and json.loads(one.output)["status"] == "valid"
+    assert runner.invoke(app, ["cut", str(good), "--index", "9"]).exit_code == 2

@@ -250,3 +250,58 @@ def test_source_signed_upload(server: Server, tmp_path: Path) -> None:
     r = server.post("/v1/datasets/tm/signed/versions", files=files)
     assert r.status_code == 422, r.text
     assert r.json()["code"].startswith(("signature.", "manifest."))
+
+
+def test_a_derived_upload_and_its_lineage_from_the_cli(server: Server) -> None:
+    for spec in (
+        {"name": "tm/lin/prices", "key": ["symbol"], "signingKey": "dev-source"},
+        {
+            "name": "tm/lin/ratings",
+            "key": ["symbol"],
+            "derivedFrom": "_derived_from",
+            "signingKey": "dev-source",
+        },
+    ):
+        assert server.post("/v1/datasets", headers=ADMIN, json=spec).status_code == 201
+    assert (
+        server.post(
+            "/v1/datasets/tm/lin/prices/versions?format=csv", headers=ADMIN, content=CSV_V1
+        ).status_code
+        == 201
+    )
+    ref = {"dataset": "tm/lin/prices", "version": 1, "key": ["BTC"]}
+    transform = {"name": "ratings", "code": "git:" + "2" * 40, "params": {}}
+    r = server.post(
+        "/v1/datasets/tm/lin/ratings/versions?parents=tm/lin/prices@1",
+        headers={
+            **ADMIN,
+            "Content-Type": "application/x-ndjson",
+            "Provenance-Transform": base64.b64encode(json.dumps(transform).encode()).decode(),
+        },
+        content=json.dumps({"symbol": "BTC", "grade": 70, "_derived_from": [ref]}) + "\n",
+    )
+    assert r.status_code == 201, r.text
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
+    cmd = [str(EXE), "lineage", "tm/lin/ratings", "1", "--api", server.url]
+    graph = json.loads(
+        subprocess.run([*cmd, "--json"], capture_output=True, text=True, env=env, check=True).stdout
+    )
+    assert [n["id"] for n in graph["nodes"]] == ["tm/lin/ratings@1", "tm/lin/prices@1"]
+    text = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    assert "tm/lin/ratings@1" in text and "tm/lin/prices@1" in text and "(ratings)" in text
+    down = subprocess.run(
+        [str(EXE), "lineage", "tm/lin/prices", "1", "--api", server.url, "--direction", "down", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    assert [n["id"] for n in json.loads(down)["nodes"]] == ["tm/lin/prices@1", "tm/lin/ratings@1"]
+    missing = subprocess.run(
+        [*cmd[:2], "tm/lin/nope", "1", "--api", server.url], capture_output=True, text=True, env=env
+    )
+    assert (
+        (missing.returncode == 2
+        and "error [dataset.not-found]" in missing.stderr)
+        or "not-found" in missing.stderr
+    )

@@ -1,0 +1,150 @@
+"""``provenance-proofs/v1``: record proofs that share their snapshots' sections.
+
+A collection holds each snapshot's ``provenance-snapshot-proof/v1`` (signed manifest, log
+inclusion and signed checkpoint, anchor) once, and records that point at one of them. Record *i*
+with its snapshot is exactly a ``provenance-proof/v1`` bundle (:func:`cut_out`). Used for a datum's
+lineage (``root`` is the datum; each record's ``derived_from`` refs are the edges) and for
+publishing a whole version with a proof on every record.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from provenance.errors import FormatError
+from provenance.proofs.bundle import BUNDLE_FORMAT
+from provenance.strict_json import MAX_DOCUMENT_BYTES, loads
+
+COLLECTION_FORMAT = "provenance-proofs/v1"
+SNAPSHOT_PROOF_FORMAT = "provenance-snapshot-proof/v1"
+MAX_COLLECTION_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class Collection:
+    snapshots: tuple[dict[str, Any], ...]
+    records: tuple[dict[str, Any], ...]
+    root: int | None
+    truncated: bool
+    raw: dict[str, Any]
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    text = resources.files("provenance").joinpath("schemas/provenance-proofs-v1.schema.json").read_text()
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def is_collection(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("format") == COLLECTION_FORMAT
+
+
+def parse(text: str | bytes, *, max_bytes: int = MAX_COLLECTION_BYTES) -> Collection:
+    """Parse a collection; structure only (verification cuts records out as bundles).
+
+    Raises:
+        FormatError: not JSON, not a collection, or a record pointing at no snapshot.
+    """
+    return from_json(loads(text, max_bytes=max(max_bytes, MAX_DOCUMENT_BYTES)))
+
+
+def from_json(doc: Any) -> Collection:
+    if not is_collection(doc):
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise FormatError(
+            f"not a {COLLECTION_FORMAT} collection (format: {found!r})", code="collection.unsupported"
+        )
+    error = next(iter(sorted(_validator().iter_errors(doc), key=lambda e: list(e.path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        raise FormatError(f"collection invalid at {where}: {error.message}", code="collection.malformed")
+    snapshots, records = doc["snapshots"], doc["records"]
+    for i, r in enumerate(records):
+        if r["snapshot"] >= len(snapshots):
+            raise FormatError(
+                f"record {i} points at snapshot {r['snapshot']}, of {len(snapshots)}",
+                code="collection.malformed",
+            )
+    root = doc.get("root")
+    if root is not None and root >= len(records):
+        raise FormatError(f"root {root} is not a record of the collection", code="collection.malformed")
+    return Collection(tuple(snapshots), tuple(records), root, bool(doc.get("truncated", False)), doc)
+
+
+def cut_out(collection: Collection, index: int) -> dict[str, Any]:
+    """Record ``index`` as a standalone ``provenance-proof/v1`` bundle."""
+    rec = collection.records[index]
+    snap = collection.snapshots[rec["snapshot"]]
+    size = snap["manifest"].get("manifest", {}).get("size") if isinstance(snap["manifest"], dict) else None
+    return {
+        "format": BUNDLE_FORMAT,
+        "record": {
+            "dataset": snap["dataset"],
+            "version": snap["version"],
+            "key": rec["key"],
+            "entry": rec["entry"],
+            "leafIndex": rec["leafIndex"],
+            "treeSize": size,
+            "inclusionPath": rec["inclusionPath"],
+        },
+        "manifest": snap["manifest"],
+        "log": snap["log"],
+        "anchor": snap["anchor"],
+    }
+
+
+def snapshot_proof(
+    dataset: str, version: int, signed_manifest: dict[str, Any], log: Any, anchor: Any
+) -> dict[str, Any]:
+    return {
+        "format": SNAPSHOT_PROOF_FORMAT,
+        "dataset": dataset,
+        "version": version,
+        "manifest": signed_manifest,
+        "log": log,
+        "anchor": anchor,
+    }
+
+
+def of_bundles(
+    bundles: list[dict[str, Any]],
+    *,
+    root: int | None = None,
+    truncated: bool = False,
+    depth: int | None = None,
+) -> dict[str, Any]:
+    """A collection of bundle documents, each snapshot's sections once."""
+    index: dict[tuple[str, int], int] = {}
+    snapshots: list[dict[str, Any]] = []
+    records = []
+    for b in bundles:
+        rec = b["record"]
+        at = (rec["dataset"], rec["version"])
+        if at not in index:
+            index[at] = len(snapshots)
+            snapshots.append(
+                snapshot_proof(rec["dataset"], rec["version"], b["manifest"], b["log"], b["anchor"])
+            )
+        records.append(
+            {
+                "snapshot": index[at],
+                "key": rec["key"],
+                "entry": rec["entry"],
+                "leafIndex": rec["leafIndex"],
+                "inclusionPath": rec["inclusionPath"],
+            }
+        )
+    doc: dict[str, Any] = {"format": COLLECTION_FORMAT, "snapshots": snapshots, "records": records}
+    if root is not None:
+        doc["root"] = root
+    if depth is not None:
+        doc["depth"] = depth
+    if truncated:
+        doc["truncated"] = True
+    return doc
