@@ -1,4 +1,5 @@
-"""Regenerate the golden bundles in tests/vectors/bundles/v1/ (deterministic keys and data).
+"""Regenerate the golden bundles (tests/vectors/bundles/v1/) and collections
+(tests/vectors/collections/v1/) from deterministic keys and data.
 
 Run only when a *new* format version is introduced; tests compare freshly built bundles with
 these files, so a format can never change silently. Usage: python scripts/make_golden.py
@@ -15,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 from tests import factories as f  # noqa: E402
 
 OUT = ROOT / "tests" / "vectors" / "bundles" / "v1"
+COLLECTIONS = ROOT / "tests" / "vectors" / "collections" / "v1"
 
 
 def golden() -> dict[str, str]:
@@ -26,8 +28,17 @@ def golden() -> dict[str, str]:
     }
 
 
+def golden_collections() -> dict[str, str]:
+    line = f.lineage()
+    return {
+        "lineage-btc-depth1.json": f.dumps(f.lineage_collection(line, 0)),
+        "lineage-eth-depth1.json": f.dumps(f.lineage_collection(line, 1)),
+    }
+
+
 if __name__ == "__main__":
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name, text in golden().items():
-        (OUT / name).write_text(text + "\n")
-        print("wrote", OUT / name)
+    for folder, docs in ((OUT, golden()), (COLLECTIONS, golden_collections())):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in docs.items():
+            (folder / name).write_text(text + "\n")
+            print("wrote", folder / name)

@@ -115,3 +115,68 @@ def proof_bundle(
 
 def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2)
+
+
+PRICES = [
+    {"symbol": s, "date": d, "close": c}
+    for s, d, c in [
+        ("BTC", "2026-11-26", 95010.0),
+        ("BTC", "2026-11-27", 97312.55),
+        ("ETH", "2026-11-26", 3550.1),
+        ("ETH", "2026-11-27", 3610.2),
+    ]
+]
+TRANSFORM = {"name": "ratings", "code": "git:" + "7" * 40, "params": {"window": 2}}
+
+
+@dataclass
+class Lineage:
+    prices: Snapshot
+    ratings: Snapshot
+
+
+def lineage(source_key: bytes = SOURCE_KEY) -> Lineage:
+    """A source snapshot of prices and a derived snapshot of ratings whose records cite them."""
+    from provenance.lineage import Parent
+    from provenance.merkle import hash_leaf
+
+    schema = Schema(("symbol", "date"), {"close": "number"})
+    p_keys = [[r["symbol"], r["date"]] for r in PRICES]
+    p_leaves = [entry_bytes(canonical(r)) for r in PRICES]
+    p_tree = MerkleTree.from_leaf_inputs(p_leaves)
+    p_manifest = Manifest("tm/prices/daily", 41, p_tree.root, p_tree.size, schema, 1764288000)
+    prices = Snapshot(p_manifest, sign(p_manifest, DOMAIN, source_key), p_tree, p_leaves, p_keys)
+    ratings_rows = [{"symbol": "BTC", "grade": 81.0}, {"symbol": "ETH", "grade": 64.5}]
+    r_leaves = []
+    for row in ratings_rows:
+        refs = [
+            {"dataset": "tm/prices/daily", "version": 41, "key": k, "leaf": "0x" + hash_leaf(leaf).hex()}
+            for k, leaf in zip(p_keys, p_leaves, strict=True)
+            if k[0] == row["symbol"]
+        ]
+        r_leaves.append(entry_bytes(canonical(row), None, refs))
+    r_tree = MerkleTree.from_leaf_inputs(r_leaves)
+    r_schema = Schema(("symbol",), {"grade": "number"}, derived_from="_derived_from")
+    parent = Parent(p_manifest.dataset_id, 41, p_manifest.root, "tm/prices/daily")
+    r_manifest = Manifest(
+        "tm/ratings/daily", 12, r_tree.root, r_tree.size, r_schema, 1764374400, (parent,), TRANSFORM
+    )
+    ratings = Snapshot(
+        r_manifest,
+        sign(r_manifest, DOMAIN, source_key),
+        r_tree,
+        r_leaves,
+        [[r["symbol"]] for r in ratings_rows],
+    )
+    return Lineage(prices, ratings)
+
+
+def lineage_collection(line: Lineage | None = None, symbol_index: int = 0) -> dict[str, Any]:
+    """The lineage of one rating, depth 1: the rating and the price records it cites."""
+    from provenance.proofs import collection
+
+    line = line or lineage()
+    rating = proof_bundle(line.ratings, symbol_index)
+    symbol = line.ratings.keys[symbol_index][0]
+    prices = [proof_bundle(line.prices, i) for i, k in enumerate(line.prices.keys) if k[0] == symbol]
+    return collection.of_bundles([rating, *prices], root=0, depth=1)

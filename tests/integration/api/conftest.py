@@ -1,4 +1,5 @@
-"""The HTTP routers in process: FastAPI's TestClient over a ledger on SQLite and the embedded chain."""
+"""The HTTP routers in process: FastAPI's TestClient over a ledger on SQLite or PostgreSQL and the
+embedded chain."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ TOKEN = "test-admin-token-123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The same routers on both stores (SQLite under the data directory, or PostgreSQL)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     settings = Settings(
+        database_url=url,
         data_dir=tmp_path_factory.mktemp("api"),
         chain_backend="embedded",
         key_password="test-password-1",
