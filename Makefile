@@ -7,7 +7,7 @@ export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
 export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
 export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
-.PHONY: setup run demo test test-fast lint typecheck bench bench-service clean compile gas slither
+.PHONY: setup run demo demo-pipeline test test-fast lint typecheck bench bench-service clean compile gas slither
 
 setup: $(STAMP) node_modules/.installed
 
@@ -26,6 +26,10 @@ node_modules/.installed: $(wildcard package.json package-lock.json)
 export PROVENANCE_DATA_DIR ?= $(CURDIR)/.data
 run: setup
 	$(BIN)/provenance serve
+
+# The publishers' pipeline (prices, on-chain metrics -> ratings -> index) against `make run`.
+demo-pipeline: setup
+	$(BIN)/python scripts/demo_pipeline.py --rpc-url http://127.0.0.1:$${PROVENANCE_ANVIL_PORT:-8545} $(ARGS)
 
 # The offline CLI walk-through (build, sign, prove, verify) on the sample data.
 demo: setup

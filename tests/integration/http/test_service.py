@@ -301,7 +301,29 @@ def test_a_derived_upload_and_its_lineage_from_the_cli(server: Server) -> None:
         [*cmd[:2], "tm/lin/nope", "1", "--api", server.url], capture_output=True, text=True, env=env
     )
     assert (
-        (missing.returncode == 2
-        and "error [dataset.not-found]" in missing.stderr)
-        or "not-found" in missing.stderr
-    )
+        missing.returncode == 2 and "error [dataset.not-found]" in missing.stderr
+    ) or "not-found" in missing.stderr
+
+
+def test_the_demo_pipeline_publishes_and_its_lineage_verifies(server: Server, tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[3]
+    out = tmp_path / "lineage.json"
+    cmd = [sys.executable, str(root / "scripts" / "demo_pipeline.py"), "--api", server.url, "--out", str(out)]
+    cmd += ["--admin-token", ADMIN["Authorization"].removeprefix("Bearer "), "--days", "30"]
+    rpc = None
+    if server.env["PROVENANCE_CHAIN_BACKEND"] == "anvil":
+        rpc = f"http://127.0.0.1:{server.env['PROVENANCE_ANVIL_PORT']}"
+        cmd += ["--rpc-url", rpc]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    where = "against the chain" if rpc else "offline"
+    assert f"verified here ({where}): valid" in run.stdout, run.stdout
+    print(run.stdout.splitlines()[-1])  # the demo's own time, for the record
+    doc = json.loads(out.read_text())
+    datasets = {s["dataset"] for s in doc["snapshots"]}
+    assert datasets == {"tm/index/weekly", "tm/ratings/daily", "tm/prices/daily", "tm/onchain/daily"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
+    verify = [str(EXE), "verify", str(out), *(["--rpc-url", rpc] if rpc else ["--offline"])]
+    again = subprocess.run(verify, capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "verdict: valid" in again.stdout
