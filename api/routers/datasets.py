@@ -70,10 +70,21 @@ def record_lineage(
     key: Annotated[str, Query(max_length=4096)],
     ledger: LedgerDep,
     depth: Annotated[int, Query(ge=1)] = 1,
+    fmt: Annotated[Literal["proofs", "prov", "openlineage"], Query(alias="format")] = "proofs",
 ) -> JSONResponse:
     """The datum and every upstream record its refs reach to ``depth`` steps, with their proofs:
-    one ``provenance-proofs/v1`` collection (each snapshot's section once; the datum is record 0)."""
-    return views.ORJSONResponse(ledger.record_lineage(name, version, key, depth=depth))
+    one ``provenance-proofs/v1`` collection (each snapshot's section once; the datum is record 0);
+    or the same lineage as W3C PROV-JSON (``format=prov``) or OpenLineage run events."""
+    doc = ledger.record_lineage(name, version, key, depth=depth)
+    if fmt == "prov":
+        from provenance.exports.prov import to_prov
+
+        return views.ORJSONResponse(to_prov(doc))
+    if fmt == "openlineage":
+        from provenance.exports.openlineage import to_openlineage
+
+        return views.ORJSONResponse(to_openlineage(doc))
+    return views.ORJSONResponse(doc)
 
 
 @router.get("/{name:path}/versions/{version}/lineage")

@@ -21,6 +21,7 @@ app.command("prove")(prove.prove)
 app.command("verify")(verify.verify)
 app.command("cut")(verify.cut)
 app.command("lineage")(lineage.lineage)
+app.command("export-lineage")(lineage.export_lineage)
 app.command("serve")(serve.serve)
 
 

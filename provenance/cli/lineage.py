@@ -12,7 +12,7 @@ import typer
 from rich.tree import Tree
 
 from provenance.cli.common import errors_to_exit, out
-from provenance.errors import InputError, NotFoundError, ServiceUnavailable
+from provenance.errors import ConfigError, InputError, NotFoundError, ServiceUnavailable
 
 
 def lineage(
@@ -73,3 +73,40 @@ def _get(url: str) -> Any:
         raise error(problem.get("detail", str(e)), code=problem.get("code", f"http.{e.code}")) from None
     except (urllib.error.URLError, TimeoutError) as e:
         raise ServiceUnavailable(f"cannot reach {url}: {e}") from None
+
+
+EXPORTS = ("prov", "openlineage")
+
+
+def export_lineage(
+    path: Annotated[
+        str, typer.Argument(metavar="COLLECTION", help="A lineage collection (provenance-proofs/v1)")
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="prov (W3C PROV-JSON) or openlineage (run events)")
+    ] = "prov",
+) -> None:
+    """Write a verified lineage collection as W3C PROV-JSON or OpenLineage run events (JSON Lines)."""
+    from provenance.cli.verify import read_document
+    from provenance.proofs import collection
+
+    with errors_to_exit():
+        if fmt not in EXPORTS:
+            raise InputError(f"--format must be one of {', '.join(EXPORTS)}", code="input.bad-option")
+        doc = collection.from_json(read_document(path, 1 << 30)).raw
+        try:
+            if fmt == "prov":
+                from provenance.exports.prov import to_prov
+
+                typer.echo(json.dumps(to_prov(doc), indent=2))
+                return
+            from provenance.exports.openlineage import to_openlineage
+
+            for event in to_openlineage(doc):
+                typer.echo(json.dumps(event))
+        except ModuleNotFoundError as e:
+            raise ConfigError(
+                f"exports need the export install ({e.name} is missing): "
+                "pip install 'provenance-ledger[export]'",
+                code="config.export-not-installed",
+            ) from None

@@ -275,3 +275,12 @@ def test_the_cli_verifies_a_lineage_collection_and_cuts_a_record_out(
     one = runner.invoke(app, ["verify", str(tmp_path / "one.json"), "--offline", "--json"])
     assert one.exit_code == 0 and json.loads(one.output)["status"] == "valid"
     assert runner.invoke(app, ["cut", str(good), "--index", "9"]).exit_code == 2
+
+
+def test_the_lineage_as_prov_and_openlineage(client: TestClient, datasets: None) -> None:
+    version = client.get("/v1/datasets/t/lin/ratings/versions").json()[0]["version"]
+    url = f"/v1/datasets/t/lin/ratings/versions/{version}/lineage/records"
+    prov = client.get(url, params={"key": "BTC", "format": "prov"}).json()
+    assert set(prov) >= {"prefix", "entity", "activity", "wasDerivedFrom", "used"}
+    events = client.get(url, params={"key": "BTC", "format": "openlineage"}).json()
+    assert [e["outputs"][0]["name"] for e in events] == ["t/lin/ratings", "t/lin/prices"]
