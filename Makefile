@@ -7,7 +7,7 @@ export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
 export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
 export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
-.PHONY: setup run demo demo-pipeline test test-fast lint typecheck bench bench-service clean compile gas slither
+.PHONY: setup run demo demo-pipeline bench-lineage test test-fast lint typecheck bench bench-service clean compile gas slither
 
 setup: $(STAMP) node_modules/.installed
 
@@ -77,6 +77,12 @@ bench: setup
 bench-service: setup
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
 	$(BIN)/python scripts/bench_service.py
+
+# Lineage under load (one index weight's lineage over HTTP, wrk), its verification, a 1M-record
+# derived upload with one ref per record.
+bench-lineage: setup
+	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
+	$(BIN)/python scripts/bench_lineage.py
 
 clean:
 	rm -rf $(VENV) node_modules build .cache .data

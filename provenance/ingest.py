@@ -268,7 +268,7 @@ def pin_chunk(
                 e.reason, code=e.code, source=ctx.source, line=line, column=ctx.schema.derived_from
             ) from None
         salt = record_salt(ctx.salt_secret, key) if ctx.salt_secret is not None else None
-        entries.append(entry_bytes(rec, salt, derived))
+        entries.append(entry_bytes(rec, salt, derived_bytes=derived))
     return replace(
         result,
         entries=b"".join(e + b"\n" for e in entries),

@@ -311,8 +311,13 @@ class KeyedLeaves:
         return len(self._leaves)
 
 
-def pin_refs(refs: Sequence[RawRef], parents: dict[tuple[str, int], UpstreamIndex]) -> list[dict[str, Any]]:
-    """The entry's ``derived_from``: each ref with the upstream record's leaf hash pinned.
+def pin_refs(refs: Sequence[RawRef], parents: dict[tuple[str, int], UpstreamIndex]) -> bytes:
+    """The entry's ``derived_from`` as RFC 8785 bytes: each ref with the upstream record's leaf
+    hash pinned, in the refs' order (sorted and unique already).
+
+    Built by concatenation, which is exact: the members are written in RFC 8785 order
+    (dataset < key < leaf < version), the key is its canonical text, the dataset a checked ASCII
+    name and the leaf lowercase hex.
 
     Raises:
         RefProblem: ``lineage.not-a-parent`` or ``lineage.unknown-key``, naming the ref.
@@ -328,9 +333,10 @@ def pin_refs(refs: Sequence[RawRef], parents: dict[tuple[str, int], UpstreamInde
         if leaf is None:
             raise RefProblem(f"ref {ref.label()}: no such record upstream", "lineage.unknown-key")
         out.append(
-            {"dataset": ref.dataset, "version": ref.version, "key": list(ref.key), "leaf": hex_str(leaf)}
+            b'{"dataset":"%s","key":%s,"leaf":"0x%s","version":%d}'
+            % (ref.dataset.encode(), ref.key_text, leaf.hex().encode(), ref.version)
         )
-    return out
+    return b"[" + b",".join(out) + b"]"
 
 
 # --- lineage graphs ------------------------------------------------------------------------------

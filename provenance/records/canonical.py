@@ -133,7 +133,11 @@ def _find(value: Any, bad: Callable[[Any], bool]) -> tuple[str, Any]:
 
 
 def entry_bytes(
-    record_bytes: bytes, salt: bytes | None = None, derived_from: Sequence[Any] | None = None
+    record_bytes: bytes,
+    salt: bytes | None = None,
+    derived_from: Sequence[Any] | None = None,
+    *,
+    derived_bytes: bytes | None = None,
 ) -> bytes:
     """Leaf input: RFC 8785 of ``{"derived_from"?, "record", "salt"?}`` (keys in that order).
 
@@ -141,8 +145,10 @@ def entry_bytes(
     because the entry's keys are fixed ASCII and RFC 8785 sorts them as written here.
     """
     parts = [b"{"]
-    if derived_from is not None:
-        parts += [b'"derived_from":', canonical(list(derived_from)), b","]
+    if derived_bytes is None and derived_from is not None:
+        derived_bytes = canonical(list(derived_from))
+    if derived_bytes is not None:  # already canonical (lineage.pin_refs)
+        parts += [b'"derived_from":', derived_bytes, b","]
     parts += [b'"record":', record_bytes]
     if salt is not None:
         parts += [b',"salt":"', salt.hex().encode(), b'"']

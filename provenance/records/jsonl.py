@@ -60,7 +60,10 @@ def jsonl_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, A
         # ':' outside strings, and neither orjson nor RFC 8785 escapes ':' inside strings, so
         # without \u escapes the raw line has as many ':' as the canonical form iff no member
         # was dropped. Lines with \u escapes, or a mismatch, take the exact (slow) check.
-        if b"\\u" in raw or raw.count(b":") != rec_bytes.count(b":"):
+        expected = rec_bytes.count(b":")
+        if refs is not _ABSENT:  # the refs member: its own ':' and those inside it
+            expected += 1 + orjson.dumps(refs).count(b":")
+        if b"\\u" in raw or raw.count(b":") != expected:
             _exact_duplicate_check(raw, ctx.source, line)
         if refs is not _ABSENT:
             record[ctx.schema.derived_from] = refs

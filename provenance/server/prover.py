@@ -42,24 +42,9 @@ class Prover:
 
     def proof(self, name: str, version: int, key_values: list[Any]) -> dict[str, Any]:
         """``{"anchor": {state...}, "bundle": provenance-proof/v1}`` for one record."""
-        key = key_text(key_values)
-        info, mode = self._snapshot(name, version)
-        index, entry = self.snapshots.find_record(info.pk, key)
-        path = self.snapshots.tree(info.pk, info.size).inclusion_proof(index)
-        log, anchor, state = self._anchor_material(info, mode)
-        doc = bundle.assemble(
-            dataset=name,
-            version=version,
-            key=key_values,
-            leaf_input=entry,
-            leaf_index=index,
-            tree_size=info.size,
-            path=path,
-            signed_manifest=self._manifest_json(info),
-            log=log,
-            anchor=anchor,
-        )
-        return {"anchor": state, "bundle": doc}
+        shared: dict[tuple[str, int], tuple[SnapshotInfo, dict[str, Any], AnchorMaterial]] = {}
+        doc = self._record_bundle(name, version, key_text(key_values), key_values, shared)
+        return {"anchor": shared[(name, version)][2][2], "bundle": doc}
 
     def record_lineage(
         self, name: str, version: int, key_values: list[Any], *, depth: int, max_nodes: int
@@ -68,10 +53,11 @@ class Prover:
         ``provenance-proofs/v1`` collection (the datum is record 0); ``truncated`` when the node
         limit cut it."""
         docs: dict[tuple[str, int, bytes], dict[str, Any]] = {}
+        shared: dict[tuple[str, int], tuple[SnapshotInfo, dict[str, Any], AnchorMaterial]] = {}
 
         def bundle_of(node: tuple[str, int, bytes, tuple[Any, ...]]) -> dict[str, Any]:
             if node[:3] not in docs:
-                docs[node[:3]] = self.proof(node[0], node[1], list(node[3]))["bundle"]
+                docs[node[:3]] = self._record_bundle(node[0], node[1], node[2], list(node[3]), shared)
             return docs[node[:3]]
 
         def refs(
@@ -87,6 +73,34 @@ class Prover:
         graph = walk(start, refs, upstream=True, depth=depth, max_nodes=max_nodes)
         bundles = [bundle_of(node) for node in graph.nodes]
         return collection.of_bundles(bundles, root=0, depth=depth, truncated=graph.truncated)
+
+    def _record_bundle(
+        self,
+        name: str,
+        version: int,
+        key: bytes,
+        key_values: list[Any],
+        shared: dict[tuple[str, int], tuple[SnapshotInfo, dict[str, Any], AnchorMaterial]],
+    ) -> dict[str, Any]:
+        """A record's bundle, its snapshot's sections read once per request (a lineage holds many
+        records of few snapshots; the collection states each snapshot's sections once anyway)."""
+        if (name, version) not in shared:
+            info, mode = self._snapshot(name, version)
+            shared[(name, version)] = (info, self._manifest_json(info), self._anchor_material(info, mode))
+        info, manifest, (log, anchor, _) = shared[(name, version)]
+        index, entry = self.snapshots.find_record(info.pk, key)
+        return bundle.assemble(
+            dataset=name,
+            version=version,
+            key=key_values,
+            leaf_input=entry,
+            leaf_index=index,
+            tree_size=info.size,
+            path=self.snapshots.tree(info.pk, info.size).inclusion_proof(index),
+            signed_manifest=manifest,
+            log=log,
+            anchor=anchor,
+        )
 
     def _snapshot(self, name: str, version: int) -> tuple[SnapshotInfo, str]:
         cached = self._snapshots.get((name, version))
