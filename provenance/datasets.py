@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-from eth_utils.crypto import keccak
-
 from provenance.errors import FormatError
+from provenance.evm import keccak256
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._/-]{0,127}")
 
@@ -24,4 +23,4 @@ def check_dataset_name(name: str) -> str:
 
 def dataset_id(name: str) -> bytes:
     """``keccak256(utf8(name))``."""
-    return bytes(keccak(check_dataset_name(name).encode()))
+    return keccak256(check_dataset_name(name).encode())

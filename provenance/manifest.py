@@ -12,13 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import SignableMessage, encode_typed_data
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
-
 from provenance.datasets import check_dataset_name, dataset_id
 from provenance.errors import FormatError, SignatureError
+from provenance.evm import checksum_address, recover_address, typed_data_digest
 from provenance.fields import UINT64_MAX, bytes32, check_bytes32, check_uint64, hex_str, hexbytes
 from provenance.lineage import Parent, check_transform, transform_hash
 from provenance.records.schema import Schema
@@ -71,7 +67,7 @@ class Domain:
                 f"contract address {self.verifying_contract!r} is not 20 hex bytes",
                 code="manifest.bad-domain",
             )
-        object.__setattr__(self, "verifying_contract", to_checksum_address(self.verifying_contract))
+        object.__setattr__(self, "verifying_contract", checksum_address(self.verifying_contract))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -155,13 +151,15 @@ class Manifest:
             "message": self.message(),
         }
 
-    def signable(self, domain: Domain) -> SignableMessage:
+    def signable(self, domain: Domain) -> Any:
+        """eth-account's SignableMessage of the typed data (what a wallet signs)."""
+        from eth_account.messages import encode_typed_data
+
         return encode_typed_data(full_message=self.typed_data(domain))
 
     def digest(self, domain: Domain) -> bytes:
         """The EIP-712 digest ``keccak256(0x1901 || domainSeparator || hashStruct)``."""
-        msg = self.signable(domain)
-        return bytes(keccak(b"\x19" + msg.version + msg.header + msg.body))
+        return typed_data_digest(self.typed_data(domain))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -284,7 +282,7 @@ class SignedManifest:
         if not (isinstance(claimed, str) and _ADDRESS.fullmatch(claimed)):
             raise FormatError("signer must be a 20-byte hex address", code="manifest.malformed")
         signer = recover_signer(manifest, domain, signature)
-        if signer != to_checksum_address(claimed):
+        if signer != checksum_address(claimed):
             raise SignatureError(
                 f"signature recovers {signer}, not the claimed signer {claimed}",
                 code="signature.signer-mismatch",
@@ -296,6 +294,8 @@ class SignedManifest:
 
 def sign(manifest: Manifest, domain: Domain, private_key: bytes) -> SignedManifest:
     """Sign ``manifest`` for ``domain`` with a secp256k1 source key."""
+    from eth_account import Account
+
     signed = Account.sign_message(manifest.signable(domain), private_key)
     signature = bytes(signed.signature)
     check_signature_form(signature)
@@ -331,6 +331,6 @@ def recover_signer(manifest: Manifest, domain: Domain, signature: bytes) -> str:
     """
     check_signature_form(signature)
     try:
-        return str(Account.recover_message(manifest.signable(domain), signature=signature))
+        return recover_address(manifest.digest(domain), signature)
     except Exception as e:  # fail closed: any library error is a bad signature
         raise SignatureError(f"signature does not recover a key: {e}", code="signature.malformed") from e

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provenance.chain.finality import anchor_snapshot_once
 from provenance.cli.chain import RpcUrl, registry, rpc_url
 from provenance.cli.common import errors_to_exit, out, settings
 from provenance.errors import ChainError
 from provenance.folder import SnapshotFolder
 from provenance.proofs.bundle import Anchor
+
+if TYPE_CHECKING:
+    pass
 
 
 def anchor(
@@ -20,6 +22,8 @@ def anchor(
     url: RpcUrl = None,
 ) -> None:
     """Submit the signed manifest to the registry; the anchor is recorded in DIR/anchor.json."""
+    from provenance.chain.finality import anchor_snapshot_once
+
     with errors_to_exit():
         cfg = settings()
         snap = SnapshotFolder(directory)

@@ -5,19 +5,19 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 
-from provenance.chain.backends import ANVIL_CHAIN_ID, ANVIL_DEV_KEYS, AnvilNode, rpc_web3
-from provenance.chain.deploy import attach, deploy, load_deployment, save_deployment
-from provenance.chain.registry import RegistryClient
 from provenance.cli.common import err, errors_to_exit, out, password, settings
 from provenance.config import Settings
 from provenance.errors import ChainError
-from provenance.keys import load_source_key
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from provenance.chain.registry import RegistryClient
+
 
 app = typer.Typer(
     help="Run a dev chain, deploy the registry, manage sources and anchorers.", no_args_is_help=True
@@ -38,6 +38,11 @@ def rpc_url(cfg: Settings, given: str | None) -> str:
 
 def tx_account(cfg: Settings, chain_id: int) -> LocalAccount:
     """The account that pays for transactions: keystore, env key, or (dev chain only) anvil's key 0."""
+    from eth_account import Account
+
+    from provenance.chain.backends import ANVIL_CHAIN_ID, ANVIL_DEV_KEYS
+    from provenance.keys import load_source_key
+
     key: bytes | str
     if cfg.chain_key_file is not None:
         key = load_source_key(cfg.chain_key_file, password(cfg))
@@ -56,6 +61,9 @@ def tx_account(cfg: Settings, chain_id: int) -> LocalAccount:
 
 
 def registry(cfg: Settings, url: str) -> tuple[RegistryClient, LocalAccount]:
+    from provenance.chain.backends import rpc_web3
+    from provenance.chain.deploy import attach, load_deployment
+
     w3 = rpc_web3(url)
     client = attach(w3, load_deployment(cfg.deployments_dir, int(w3.eth.chain_id)))
     return client, tx_account(cfg, client.chain_id)
@@ -69,6 +77,8 @@ def up(
     ] = None,
 ) -> None:
     """Run a local anvil node (chain 31337) until interrupted; its state persists across runs."""
+    from provenance.chain.backends import AnvilNode
+
     with errors_to_exit():
         cfg = settings()
         node = AnvilNode(
@@ -99,6 +109,9 @@ def deploy_cmd(
     owner: Annotated[str | None, typer.Option(help="Registry owner (default: the deploying account)")] = None,
 ) -> None:
     """Deploy ProvenanceRegistry and write deployments/<chainId>.json."""
+    from provenance.chain.backends import rpc_web3
+    from provenance.chain.deploy import deploy, save_deployment
+
     with errors_to_exit():
         cfg = settings()
         w3 = rpc_web3(rpc_url(cfg, url))
@@ -143,6 +156,9 @@ def set_anchorer(
 @app.command("status")
 def status(url: RpcUrl = None) -> None:
     """Show the deployment and the latest anchored checkpoint."""
+    from provenance.chain.backends import rpc_web3
+    from provenance.chain.deploy import attach, load_deployment
+
     with errors_to_exit():
         cfg = settings()
         w3 = rpc_web3(rpc_url(cfg, url))

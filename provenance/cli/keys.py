@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from provenance.checkpoint import LogSigner
 from provenance.cli.common import errors_to_exit, out, password, settings
 from provenance.errors import KeyStoreError
-from provenance.keys import (
-    list_keys,
-    load_log_key,
-    new_log_key,
-    new_source_key,
-    read_source_keystore,
-)
+
+if TYPE_CHECKING:
+    pass
+
 
 app = typer.Typer(help="Manage source keys and log keys.", no_args_is_help=True)
 
@@ -31,6 +28,8 @@ def new(
     keys_dir: KeysDir = None,
 ) -> None:
     """Create an encrypted key (file mode 0600). Password: PROVENANCE_KEY_PASSWORD or prompt."""
+    from provenance.keys import new_log_key, new_source_key
+
     with errors_to_exit():
         cfg = settings()
         folder = keys_dir or cfg.keys_dir
@@ -49,6 +48,8 @@ def new(
 @app.command("list")
 def list_(keys_dir: KeysDir = None) -> None:
     """List keys with their public parts (no password needed)."""
+    from provenance.keys import list_keys
+
     with errors_to_exit():
         folder = keys_dir or settings().keys_dir
         keys = list_keys(folder)
@@ -69,6 +70,8 @@ def show(
     check: Annotated[bool, typer.Option(help="Decrypt to prove the password works")] = False,
 ) -> None:
     """Show one key's public part, file and encryption."""
+    from provenance.keys import load_log_key, read_source_keystore
+
     with errors_to_exit():
         cfg = settings()
         folder = keys_dir or cfg.keys_dir

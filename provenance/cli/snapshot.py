@@ -6,7 +6,7 @@ import json
 import secrets
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,10 +17,13 @@ from provenance.datasets import check_dataset_name
 from provenance.errors import InputError
 from provenance.folder import SnapshotFolder, StagedFolder
 from provenance.ingest import Ingested, Limits, Upstream, ingest_file
-from provenance.keys import load_source_key, write_private
 from provenance.lineage import Parent, check_transform, parse_parent_spec, transform_of_file
 from provenance.manifest import Domain, Manifest, sign
 from provenance.records.schema import Schema
+
+if TYPE_CHECKING:
+    pass
+
 
 app = typer.Typer(help="Build and sign dataset snapshots.", no_args_is_help=True)
 PROGRESS_MIN_BYTES = 5 << 20  # about 100k records of typical width
@@ -42,6 +45,8 @@ def _types(text: str) -> dict[str, str]:
 
 def _salt_secret(path: Path) -> bytes:
     """Read the dataset's salt secret, creating it (32 random bytes, mode 0600) on first use."""
+    from provenance.keys import write_private
+
     if not path.exists():
         write_private(path, secrets.token_hex(32).encode() + b"\n")
         err.print(f"created salt secret {path}; keep it to build later versions with the same salts")
@@ -194,6 +199,8 @@ def sign_cmd(
     registry: Annotated[str | None, typer.Option(help="EIP-712 domain: ProvenanceRegistry address")] = None,
 ) -> None:
     """Sign the snapshot's manifest (EIP-712) with a source key."""
+    from provenance.keys import load_source_key
+
     with errors_to_exit():
         cfg = settings()
         snap = SnapshotFolder(directory)
