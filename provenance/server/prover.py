@@ -7,6 +7,7 @@ confirmed — its log proof and anchor) is read from the database once and cache
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from provenance.checkpoint import LogSigner
@@ -23,6 +24,7 @@ from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
 
 AnchorMaterial = tuple[dict[str, Any] | None, bundle.Anchor | None, dict[str, Any]]
 _CACHE_LIMIT = 4096
+PENDING_TTL = 0.5  # seconds an anchor state that is not final yet may be served from memory
 
 
 class Prover:
@@ -39,6 +41,7 @@ class Prover:
         self._snapshots: dict[tuple[str, int], tuple[SnapshotInfo, str]] = {}
         self._manifests: dict[int, dict[str, Any]] = {}
         self._anchors: dict[int, AnchorMaterial] = {}
+        self._pending: dict[int, tuple[float, AnchorMaterial]] = {}
 
     def proof(self, name: str, version: int, key_values: list[Any]) -> dict[str, Any]:
         """``{"anchor": {state...}, "bundle": provenance-proof/v1}`` for one record."""
@@ -122,11 +125,16 @@ class Prover:
         return copy
 
     def _anchor_material(self, info: SnapshotInfo, mode: str) -> AnchorMaterial:
-        """The log proof and anchor of a snapshot; cached once confirmed (then it is final: a later
-        reorg is caught by the verifier, which reads the chain itself)."""
+        """The log proof and anchor of a snapshot; cached for good once confirmed (then it is
+        final: a later reorg is caught by the verifier, which reads the chain itself), and for
+        ``PENDING_TTL`` seconds before that, so a burst of proofs for a snapshot whose anchor is on
+        its way costs one lookup, and a new anchor state shows within that time."""
         cached = self._anchors.get(info.pk)
         if cached is not None:
             return cached
+        recent = self._pending.get(info.pk)
+        if recent is not None and time.monotonic() - recent[0] < PENDING_TTL:
+            return recent[1]
         if mode == "direct":
             with self.db.session() as s:
                 material = _direct_anchor(self.outbox.for_snapshot(s, info.pk))
@@ -134,6 +142,11 @@ class Prover:
             material = self._checkpoint_anchor(info)
         if material[2]["state"] == "confirmed":
             self._anchors[info.pk] = material
+            self._pending.pop(info.pk, None)
+        else:
+            if len(self._pending) > _CACHE_LIMIT:
+                self._pending.clear()
+            self._pending[info.pk] = (time.monotonic(), material)
         return material
 
     def _checkpoint_anchor(self, info: SnapshotInfo) -> AnchorMaterial:
