@@ -64,7 +64,7 @@ async def proof(
 
 
 @router.get("/{name:path}/versions/{version}/lineage/records")
-def record_lineage(
+async def record_lineage(
     name: str,
     version: int,
     key: Annotated[str, Query(max_length=4096)],
@@ -75,6 +75,8 @@ def record_lineage(
     """The datum and every upstream record its refs reach to ``depth`` steps, with their proofs:
     one ``provenance-proofs/v1`` collection (each snapshot's section once; the datum is record 0);
     or the same lineage as W3C PROV-JSON (``format=prov``) or OpenLineage run events."""
+    # On the event loop, like a proof: a few ms of cached, local reads; a thread per request
+    # made eight concurrent lineages fight for the GIL (74 requests/s at 8 connections, 129 at 4).
     doc = ledger.record_lineage(name, version, key, depth=depth)
     if fmt == "prov":
         from provenance.exports.prov import to_prov

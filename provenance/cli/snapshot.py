@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from provenance.cli.common import err, errors_to_exit, out, password, settings
 from provenance.config import Settings
@@ -147,6 +146,8 @@ def _build(
             limits=limits,
             upstream=lineage,
         )
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("ingest"),
         BarColumn(),
