@@ -71,13 +71,15 @@ async def record_lineage(
     ledger: LedgerDep,
     depth: Annotated[int, Query(ge=1)] = 1,
     fmt: Annotated[Literal["proofs", "prov", "openlineage"], Query(alias="format")] = "proofs",
+    direction: Literal["up", "down"] = "up",
 ) -> JSONResponse:
     """The datum and every upstream record its refs reach to ``depth`` steps, with their proofs:
     one ``provenance-proofs/v1`` collection (each snapshot's section once; the datum is record 0);
-    or the same lineage as W3C PROV-JSON (``format=prov``) or OpenLineage run events."""
+    ``direction=down``: the records that cite the datum instead (and those citing them, to
+    ``depth``); or the same lineage as W3C PROV-JSON (``format=prov``) or OpenLineage run events."""
     # On the event loop, like a proof: a few ms of cached, local reads; a thread per request
     # made eight concurrent lineages fight for the GIL (74 requests/s at 8 connections, 129 at 4).
-    doc = ledger.record_lineage(name, version, key, depth=depth)
+    doc = ledger.record_lineage(name, version, key, depth=depth, direction=direction)
     if fmt == "prov":
         from provenance.exports.prov import to_prov
 

@@ -189,9 +189,12 @@ class Ledger:
         """See :meth:`provenance.server.lineage.LineageQueries.snapshot_lineage`."""
         return self.lineage_queries.snapshot_lineage(name, version, direction=direction, depth=depth)
 
-    def record_lineage(self, name: str, version: int, key: str, *, depth: int = 1) -> dict[str, Any]:
+    def record_lineage(
+        self, name: str, version: int, key: str, *, depth: int = 1, direction: str = "up"
+    ) -> dict[str, Any]:
         """See :meth:`provenance.server.lineage.LineageQueries.record_lineage`."""
-        return self.lineage_queries.record_lineage(name, version, self.parse_key(name, key), depth=depth)
+        values = self.parse_key(name, key)
+        return self.lineage_queries.record_lineage(name, version, values, depth=depth, direction=direction)
 
     def versions(self, name: str) -> list[SnapshotRow]:
         with self.db.session() as s:

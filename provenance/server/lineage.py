@@ -9,6 +9,8 @@ from typing import Any
 from provenance.config import Settings
 from provenance.errors import InputError
 from provenance.lineage import walk
+from provenance.merkle import hash_leaf
+from provenance.records.canonical import key_text
 from provenance.server.prover import Prover
 from provenance.server.store.database import Database
 from provenance.server.store.lineage import LineageRepository
@@ -62,18 +64,37 @@ class LineageQueries:
         }
 
     def record_lineage(
-        self, name: str, version: int, key_values: list[Any], *, depth: int = 1
+        self, name: str, version: int, key_values: list[Any], *, depth: int = 1, direction: str = "up"
     ) -> dict[str, Any]:
-        """A datum with every upstream record to ``depth`` steps: a ``provenance-proofs/v1``
-        collection (see :meth:`Prover.record_lineage`).
+        """A datum with every upstream record to ``depth`` steps (``up``), or every record that
+        cites it, and those that cite them (``down``): a ``provenance-proofs/v1`` collection whose
+        record 0 is the datum (see :meth:`Prover.record_lineage`).
 
         Raises:
             InputError: ``lineage.depth-limit`` beyond the configured depth.
         """
         self._check_depth(depth)
-        return self.prover.record_lineage(
-            name, version, key_values, depth=depth, max_nodes=self.settings.max_lineage_nodes
-        )
+        limit = self.settings.max_lineage_nodes
+        if direction == "up":
+            return self.prover.record_lineage(name, version, key_values, depth=depth, max_nodes=limit)
+        start = (name, version, key_text(key_values), tuple(key_values))
+        graph = walk(start, self._citing, upstream=False, depth=depth, max_nodes=limit)
+        return self.prover.collection_of(list(graph.nodes), depth=depth, truncated=graph.truncated)
+
+    def _citing(
+        self, node: tuple[str, int, bytes, tuple[Any, ...]]
+    ) -> list[tuple[str, int, bytes, tuple[Any, ...]]]:
+        """The records that cite ``node``: in the snapshots derived from its snapshot."""
+        name, version, key, _ = node
+        with self.db.session() as s:
+            info = self.snapshots.get(s, name, version)
+            _, entry = self.snapshots.find_record(info.pk, key)
+            leaf = hash_leaf(entry)
+            out = []
+            for child_pk, child, child_version in self.lineage.neighbours(s, info.pk, "down"):
+                for keys in self.lineage.citing_records(s, child_pk, leaf):
+                    out.append((child, child_version, key_text(keys), tuple(keys)))
+        return out
 
     def _check_depth(self, depth: int) -> None:
         if not 1 <= depth <= self.settings.max_lineage_depth:

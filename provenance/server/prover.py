@@ -77,6 +77,14 @@ class Prover:
         bundles = [bundle_of(node) for node in graph.nodes]
         return collection.of_bundles(bundles, root=0, depth=depth, truncated=graph.truncated)
 
+    def collection_of(
+        self, nodes: list[tuple[str, int, bytes, tuple[Any, ...]]], *, depth: int, truncated: bool
+    ) -> dict[str, Any]:
+        """A collection of the records ``nodes`` (``(dataset, version, key text, key values)``)."""
+        shared: dict[tuple[str, int], tuple[SnapshotInfo, dict[str, Any], AnchorMaterial]] = {}
+        bundles = [self._record_bundle(n[0], n[1], n[2], list(n[3]), shared) for n in nodes]
+        return collection.of_bundles(bundles, root=0, depth=depth, truncated=truncated)
+
     def _record_bundle(
         self,
         name: str,

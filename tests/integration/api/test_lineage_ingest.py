@@ -284,3 +284,20 @@ def test_the_lineage_as_prov_and_openlineage(client: TestClient, datasets: None)
     assert set(prov) >= {"prefix", "entity", "activity", "wasDerivedFrom", "used"}
     events = client.get(url, params={"key": "BTC", "format": "openlineage"}).json()
     assert [e["outputs"][0]["name"] for e in events] == ["t/lin/ratings", "t/lin/prices"]
+
+
+def test_downstream_which_records_cite_this_datum(client: TestClient, datasets: None) -> None:
+    url = "/v1/datasets/t/lin/prices/versions/1/lineage/records"
+    doc = client.get(url, params={"key": "BTC,2026-11-27", "direction": "down"}).json()
+    snaps = doc["snapshots"]
+    assert doc["root"] == 0 and doc["records"][0]["key"] == ["BTC", "2026-11-27"]
+    citing = [(snaps[r["snapshot"]]["dataset"], r["key"]) for r in doc["records"][1:]]
+    versions = client.get("/v1/datasets/t/lin/ratings/versions").json()
+    assert citing and all(c == ("t/lin/ratings", ["BTC"]) for c in citing)
+    assert len(citing) == len(versions)  # every ratings version's BTC rating cites this price
+    verdict = client.post("/v1/verify?offline=true", json=doc).json()
+    assert verdict["status"] == "valid", verdict
+    assert verdict["edges"]["valid"] == len(citing)  # each citing record's edge to the datum
+    other = "/v1/datasets/t/lin/other/versions/1/lineage/records"
+    none = client.get(other, params={"key": "ETH,2026-11-27", "direction": "down"}).json()
+    assert len(none["records"]) == 1  # nothing derives from t/lin/other: only the datum
