@@ -15,7 +15,7 @@ from provenance.chain.backends import rpc_errors
 from provenance.chain.registry import RegistryClient
 from provenance.checkpoint import Checkpoint
 from provenance.errors import AnchorMismatchError, ChainError
-from provenance.proofs.bundle import ProofBundle
+from provenance.proofs.bundle import Sections
 from provenance.proofs.verdict import Check, Status
 from provenance.proofs.verify import ChainFacts
 
@@ -31,7 +31,7 @@ class ChainVerifier:
         self.w3 = w3
         self.confirmations = confirmations
 
-    def check_anchor(self, bundle: ProofBundle, checkpoint: Checkpoint | None) -> ChainFacts:
+    def check_anchor(self, bundle: Sections, checkpoint: Checkpoint | None) -> ChainFacts:
         anchor = bundle.anchor
         assert anchor is not None
         domain = bundle.manifest.domain
@@ -61,7 +61,7 @@ class ChainVerifier:
         )
         return ChainFacts(anchor_check, self._confirmations(client, anchor.block_number), source)
 
-    def _receipt(self, client: RegistryClient, bundle: ProofBundle) -> Any:
+    def _receipt(self, client: RegistryClient, bundle: Sections) -> Any:
         """The anchoring transaction's receipt, which must be where the bundle says it is."""
         anchor = bundle.anchor
         assert anchor is not None
@@ -87,7 +87,7 @@ class ChainVerifier:
             )
         return receipt
 
-    def _direct(self, client: RegistryClient, bundle: ProofBundle, receipt: object) -> Check:
+    def _direct(self, client: RegistryClient, bundle: Sections, receipt: object) -> Check:
         m = bundle.manifest.manifest
         record = client.snapshot_of(m.dataset_id, m.version)
         if record is None:
@@ -178,7 +178,7 @@ class ChainVerifier:
             f"{depth} of {self.confirmations} confirmations",
         )
 
-    def _source_status(self, client: RegistryClient, bundle: ProofBundle) -> Check:
+    def _source_status(self, client: RegistryClient, bundle: Sections) -> Check:
         signer = bundle.manifest.signer
         status = client.source_status(signer)
         if status == 2:

@@ -11,7 +11,7 @@ import typer
 from provenance.cli.common import errors_to_exit
 from provenance.errors import InputError
 from provenance.folder import SnapshotFolder
-from provenance.proofs import bundle
+from provenance.proofs import bundle, snapshot
 from provenance.records.canonical import CanonicalError, key_text
 from provenance.records.schema import parse_key
 
@@ -34,15 +34,38 @@ def bundle_for(snap: SnapshotFolder, values: list[Any]) -> dict[str, Any]:
         tree_size=tree.size,
         path=tree.inclusion_proof(index),
         signed_manifest=signed.to_json(),
+        anchor=snap.anchor(),
+    )
+
+
+def snapshot_proof_for(snap: SnapshotFolder) -> dict[str, Any]:
+    """The directory's ``provenance-snapshot-proof/v1``: signed manifest and direct anchor."""
+    manifest = snap.signed().manifest
+    anchor = snap.anchor()
+    return snapshot.assemble(
+        manifest.dataset, manifest.version, snap.signed().to_json(), None, anchor and anchor.to_json()
     )
 
 
 def prove(
     directory: Annotated[Path, typer.Argument(help="Signed snapshot directory")],
-    key: Annotated[str, typer.Option(help="Record key: VALUE[,VALUE...] or a JSON array")],
+    key: Annotated[str | None, typer.Option(help="Record key: VALUE[,VALUE...] or a JSON array")] = None,
+    whole: Annotated[
+        bool,
+        typer.Option(
+            "--snapshot", help="Print the snapshot proof instead (for `provenance check` on the data file)"
+        ),
+    ] = False,
 ) -> None:
-    """Print the provenance-proof/v1 bundle for the record with KEY."""
+    """Print the provenance-proof/v1 bundle for the record with KEY (with the direct anchor that
+    `provenance anchor` recorded), or with --snapshot the provenance-snapshot-proof/v1."""
     with errors_to_exit():
         snap = SnapshotFolder(directory)
-        doc = bundle_for(snap, parse_key(key, snap.manifest().schema))
+        if whole == (key is not None):
+            raise InputError("give --key or --snapshot", code="input.bad-arguments")
+        doc = (
+            snapshot_proof_for(snap)
+            if key is None
+            else bundle_for(snap, parse_key(key, snap.manifest().schema))
+        )
         typer.echo(json.dumps(doc, indent=2))

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import jsonschema
 
@@ -78,6 +78,17 @@ class Anchor:
         return out
 
 
+class Sections(Protocol):
+    """What a record's bundle and a snapshot proof share: everything but the record."""
+
+    @property
+    def manifest(self) -> ManifestProof: ...
+    @property
+    def log(self) -> LogProof | None: ...
+    @property
+    def anchor(self) -> Anchor | None: ...
+
+
 @dataclass(frozen=True)
 class ProofBundle:
     record: RecordProof
@@ -123,7 +134,7 @@ def from_json(obj: Any, depth: int = 0) -> ProofBundle:
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise FormatError(f"bundle invalid at {where}: {error.message}", code="bundle.malformed")
-    rec, man, log, anchor = obj["record"], obj["manifest"], obj["log"], obj["anchor"]
+    rec = obj["record"]
     return ProofBundle(
         record=RecordProof(
             rec["dataset"],
@@ -134,32 +145,45 @@ def from_json(obj: Any, depth: int = 0) -> ProofBundle:
             rec["treeSize"],
             _hashes(rec["inclusionPath"]),
         ),
-        manifest=ManifestProof(
-            manifest=Manifest.from_json(man["manifest"], strict=False),
-            raw_manifest=man["manifest"],
-            domain=Domain.from_json(man["domain"]),
-            signature=_lenient_hex(man["signature"]),
-            signer=man["signer"],
-            digest=_hash(man["digest"]) if "digest" in man else None,
-        ),
-        log=None
-        if log is None
-        else LogProof(
-            log["index"], log["treeSize"], _hashes(log["inclusionPath"]), log["checkpoint"], log["logKey"]
-        ),
-        anchor=None
-        if anchor is None
-        else Anchor(
-            anchor["mode"],
-            anchor["chainId"],
-            anchor["contract"],
-            _hash(anchor["txHash"]),
-            anchor["blockNumber"],
-            _hash(anchor["blockHash"]),
-            anchor.get("checkpointIndex"),
-        ),
+        manifest=manifest_proof(obj["manifest"]),
+        log=log_proof(obj["log"]),
+        anchor=anchor_of(obj["anchor"]),
         upstream=tuple(from_json(u, depth + 1) for u in obj.get("upstream", [])),
         raw=obj,
+    )
+
+
+def manifest_proof(man: dict[str, Any]) -> ManifestProof:
+    """The signed-manifest section of a schema-valid bundle or snapshot proof."""
+    return ManifestProof(
+        manifest=Manifest.from_json(man["manifest"], strict=False),
+        raw_manifest=man["manifest"],
+        domain=Domain.from_json(man["domain"]),
+        signature=_lenient_hex(man["signature"]),
+        signer=man["signer"],
+        digest=_hash(man["digest"]) if "digest" in man else None,
+    )
+
+
+def log_proof(log: dict[str, Any] | None) -> LogProof | None:
+    if log is None:
+        return None
+    return LogProof(
+        log["index"], log["treeSize"], _hashes(log["inclusionPath"]), log["checkpoint"], log["logKey"]
+    )
+
+
+def anchor_of(anchor: dict[str, Any] | None) -> Anchor | None:
+    if anchor is None:
+        return None
+    return Anchor(
+        anchor["mode"],
+        anchor["chainId"],
+        anchor["contract"],
+        _hash(anchor["txHash"]),
+        anchor["blockNumber"],
+        _hash(anchor["blockHash"]),
+        anchor.get("checkpointIndex"),
     )
 
 

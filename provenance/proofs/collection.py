@@ -18,11 +18,11 @@ from typing import Any
 import jsonschema
 
 from provenance.errors import FormatError
+from provenance.proofs import snapshot
 from provenance.proofs.bundle import BUNDLE_FORMAT
 from provenance.strict_json import MAX_DOCUMENT_BYTES, loads
 
 COLLECTION_FORMAT = "provenance-proofs/v1"
-SNAPSHOT_PROOF_FORMAT = "provenance-snapshot-proof/v1"
 MAX_COLLECTION_BYTES = 1 << 30
 
 
@@ -99,19 +99,6 @@ def cut_out(collection: Collection, index: int) -> dict[str, Any]:
     }
 
 
-def snapshot_proof(
-    dataset: str, version: int, signed_manifest: dict[str, Any], log: Any, anchor: Any
-) -> dict[str, Any]:
-    return {
-        "format": SNAPSHOT_PROOF_FORMAT,
-        "dataset": dataset,
-        "version": version,
-        "manifest": signed_manifest,
-        "log": log,
-        "anchor": anchor,
-    }
-
-
 def of_bundles(
     bundles: list[dict[str, Any]],
     *,
@@ -128,9 +115,7 @@ def of_bundles(
         at = (rec["dataset"], rec["version"])
         if at not in index:
             index[at] = len(snapshots)
-            snapshots.append(
-                snapshot_proof(rec["dataset"], rec["version"], b["manifest"], b["log"], b["anchor"])
-            )
+            snapshots.append(snapshot.of_bundle(b))
         records.append(
             {
                 "snapshot": index[at],

@@ -17,19 +17,13 @@ from typing import Any
 from provenance import lineage, merkle
 from provenance.errors import ProvenanceError
 from provenance.proofs import bundle as bundle_format
+from provenance.proofs import snapshot
 from provenance.proofs.collection import Collection, cut_out
+from provenance.proofs.snapshot import SNAPSHOT_CHECKS
 from provenance.proofs.verdict import Check, Status, Verdict
-from provenance.proofs.verify import AnchorReader, Policy, leaf_input, record_checks, verify_bundle
+from provenance.proofs.verify import AnchorReader, Policy, leaf_input, record_checks
 from provenance.records.canonical import key_text
 
-SNAPSHOT_CHECKS = (
-    "signature",
-    "source-status",
-    "log-inclusion",
-    "checkpoint-signature",
-    "anchor",
-    "confirmations",
-)
 MAX_REPORTED = 20
 
 
@@ -100,7 +94,7 @@ def verify_collection(
     policy = policy or Policy()
     failures: list[Failure] = []
     records = [_parse(collection, i, failures) for i in range(len(collection.records))]
-    snapshots = _verify_snapshots(collection, records, policy, chain)
+    snapshots = _verify_snapshots(collection, policy, chain)
     for rec, raw in zip(records, collection.records, strict=True):
         if rec.bundle is not None:
             _check_record(rec, snapshots[raw["snapshot"]][1], failures)
@@ -132,33 +126,17 @@ def _parse(collection: Collection, index: int, failures: list[Failure]) -> _Reco
 
 
 def _verify_snapshots(
-    collection: Collection, records: list[_Record], policy: Policy, chain: AnchorReader | None
+    collection: Collection, policy: Policy, chain: AnchorReader | None
 ) -> list[tuple[str, Verdict]]:
     out = []
-    for s, snap in enumerate(collection.snapshots):
-        first = next(
-            (
-                r.bundle
-                for r, raw in zip(records, collection.records, strict=True)
-                if raw["snapshot"] == s and r.bundle
-            ),
-            None,
-        )
+    for snap in collection.snapshots:
         label = f"{snap['dataset']}@{snap['version']}"
-        if first is None:
-            out.append(
-                (
-                    label,
-                    Verdict(
-                        (Check("signature", Status.INVALID, "collection.no-record", "no readable record"),)
-                    ),
-                )
-            )
+        try:
+            proof = snapshot.from_json(snap)
+        except ProvenanceError as e:
+            out.append((label, Verdict((Check("signature", Status.INVALID, e.code, e.message),))))
             continue
-        full = verify_bundle(first, policy=policy, chain=chain)
-        # Only the shared section's checks: the record's own and its lineage are checked per record.
-        shared = tuple(c for c in full.checks if c.name in SNAPSHOT_CHECKS)
-        out.append((label, Verdict(shared, offline=policy.offline)))
+        out.append((label, snapshot.verify_snapshot(proof, policy=policy, chain=chain)))
     return out
 
 

@@ -17,7 +17,7 @@ from provenance import lineage, merkle
 from provenance.checkpoint import Checkpoint, LogVerifier
 from provenance.errors import ProofError, ProvenanceError, SignatureError
 from provenance.manifest import Manifest, inconsistencies, recover_signer
-from provenance.proofs.bundle import ProofBundle
+from provenance.proofs.bundle import ProofBundle, Sections
 from provenance.proofs.verdict import CHECKS, Check, Status, Verdict
 from provenance.records.canonical import CanonicalError, canonical, key_text
 
@@ -34,7 +34,7 @@ class ChainFacts:
 class AnchorReader(Protocol):
     """Reads the registry contract to check a bundle's anchor (see ``provenance.chain``)."""
 
-    def check_anchor(self, bundle: ProofBundle, checkpoint: Checkpoint | None) -> ChainFacts: ...
+    def check_anchor(self, bundle: Sections, checkpoint: Checkpoint | None) -> ChainFacts: ...
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,18 @@ def verify_bundle(
     checks: dict[str, Check] = {}
     checks["leaf"] = _guard("leaf", lambda: _check_leaf(bundle))
     checks["inclusion"] = _guard("inclusion", lambda: _check_inclusion(bundle))
-    checks["signature"] = _guard("signature", lambda: _check_signature(bundle))
-    log_checks, checkpoint = _check_log(bundle, policy)
-    checks.update(log_checks)
-    checks.update(_check_chain(bundle, checkpoint, policy, chain))
+    checks.update((c.name, c) for c in snapshot_checks(bundle, policy, chain))
     upstream = tuple(verify_bundle(u, policy=policy, chain=chain) for u in bundle.upstream)
     checks["lineage"] = _guard("lineage", lambda: _check_lineage(bundle, upstream))
     return Verdict(tuple(checks[name] for name in CHECKS), upstream, policy.offline)
+
+
+def snapshot_checks(sections: Sections, policy: Policy, chain: AnchorReader | None) -> list[Check]:
+    """The checks that concern a bundle's snapshot, not its record: signature, log inclusion,
+    checkpoint, and the chain's (anchor, confirmations, source status)."""
+    signature = _guard("signature", lambda: _check_signature(sections))
+    log_checks, checkpoint = _check_log(sections, policy)
+    return [signature, *log_checks.values(), *_check_chain(sections, checkpoint, policy, chain).values()]
 
 
 def record_checks(bundle: ProofBundle) -> tuple[Check, Check]:
@@ -146,7 +151,7 @@ def _check_inclusion(bundle: ProofBundle) -> Check:
     return _valid("inclusion", f"leaf {rec.leaf_index} of {rec.tree_size} under root {manifest.root.hex()}")
 
 
-def _check_signature(bundle: ProofBundle) -> Check:
+def _check_signature(bundle: Sections) -> Check:
     mp = bundle.manifest
     bad = inconsistencies(mp.raw_manifest, mp.manifest)
     if bad:
@@ -166,7 +171,7 @@ def _check_signature(bundle: ProofBundle) -> Check:
     return _valid("signature", f"EIP-712 signed by {signer} for chain {mp.domain.chain_id}")
 
 
-def _check_log(bundle: ProofBundle, policy: Policy) -> tuple[dict[str, Check], Checkpoint | None]:
+def _check_log(bundle: Sections, policy: Policy) -> tuple[dict[str, Check], Checkpoint | None]:
     log = bundle.log
     if log is None:
         direct = bundle.anchor is not None and bundle.anchor.mode == "direct"
@@ -216,7 +221,7 @@ def _check_log(bundle: ProofBundle, policy: Policy) -> tuple[dict[str, Check], C
 
 
 def _check_chain(
-    bundle: ProofBundle, checkpoint: Checkpoint | None, policy: Policy, chain: AnchorReader | None
+    bundle: Sections, checkpoint: Checkpoint | None, policy: Policy, chain: AnchorReader | None
 ) -> dict[str, Check]:
     names = ("anchor", "confirmations", "source-status")
     if bundle.anchor is None:
