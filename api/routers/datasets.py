@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import uploads, views
@@ -102,6 +102,33 @@ def snapshot_lineage(
     """Parents (``up``: what this version was computed from) or children (``down``: which
     published versions used it) to ``depth`` steps; ``truncated`` when the node limit cut it."""
     return ledger.snapshot_lineage(name, version, direction=direction, depth=depth)
+
+
+@router.get("/{name:path}/versions/{version}/snapshot-proof")
+def snapshot_proof(name: str, version: int, ledger: LedgerDep) -> JSONResponse:
+    """``provenance-snapshot-proof/v1``: signed manifest, log inclusion, checkpoint and anchor —
+    what a holder of the data file checks it against (``provenance check``)."""
+    return views.ORJSONResponse(ledger.snapshot_proof(name, version))
+
+
+@router.get("/{name:path}/versions/{version}/records")
+def records(
+    name: str,
+    version: int,
+    request: Request,
+    ledger: LedgerDep,
+    with_proofs: bool = False,
+    authorization: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """The version's records, streamed in leaf order: each line the RFC 8785 leaf input (hash
+    each with a 0x00 prefix and the signed root follows), or with ``with_proofs=true`` a JSON
+    Lines ``provenance-proofs/v1`` collection (header line with the snapshot proof, then every
+    record with its inclusion path). A salted dataset's records, salts included, need the
+    admin token: the salts are what keep unpublished records from being guessed."""
+    if ledger.is_salted(name):
+        check_admin(request, authorization)
+    lines = ledger.records(name, version, with_proofs=with_proofs)
+    return StreamingResponse(lines, media_type="application/jsonl")
 
 
 @router.get("/{name:path}/versions/{version}")

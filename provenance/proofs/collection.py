@@ -10,12 +10,14 @@ publishing a whole version with a proof on every record.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import jsonschema
+import orjson
 
 from provenance.errors import FormatError
 from provenance.proofs import snapshot
@@ -97,6 +99,29 @@ def cut_out(collection: Collection, index: int) -> dict[str, Any]:
         "log": snap["log"],
         "anchor": snap["anchor"],
     }
+
+
+def jsonl_header(snapshots: list[dict[str, Any]], count: int) -> dict[str, Any]:
+    """The first line of a JSON Lines collection: its snapshot proofs and how many record lines
+    follow (a reader knows a cut-off file by the count)."""
+    return {"format": COLLECTION_FORMAT, "layout": "jsonl", "snapshots": snapshots, "recordCount": count}
+
+
+def jsonl_record(
+    snapshot_index: int, key_columns: Sequence[str], entry: bytes, leaf_index: int, path: Sequence[bytes]
+) -> bytes:
+    """One record line of a JSON Lines collection; ``entry`` is the canonical leaf input."""
+    record = orjson.loads(entry)["record"]
+    head = orjson.dumps(
+        {
+            "snapshot": snapshot_index,
+            "key": [record[c] for c in key_columns],
+            "leafIndex": leaf_index,
+            "inclusionPath": ["0x" + h.hex() for h in path],
+        }
+    )
+    # the entry as its canonical bytes, verbatim: what the leaf hash is taken of
+    return head[:-1] + b',"entry":' + entry + b"}"
 
 
 def of_bundles(

@@ -177,6 +177,21 @@ class Ledger:
         """``{"anchor": {state...}, "bundle": provenance-proof/v1}`` for one record."""
         return self.prover.proof(name, version, key_values)
 
+    def snapshot_proof(self, name: str, version: int) -> dict[str, Any]:
+        """The version's ``provenance-snapshot-proof/v1`` (what ``provenance check`` needs)."""
+        return self.prover.snapshot_proof(name, version)
+
+    def records(self, name: str, version: int, *, with_proofs: bool = False) -> Iterator[bytes]:
+        """The version streamed: leaf inputs as JSON Lines, or a JSON Lines collection with a
+        proof on every record. Raises before the first byte when the version does not exist."""
+        self.snapshot(name, version)
+        if with_proofs:
+            return self.prover.records_with_proofs(name, version)
+        return self.prover.records(name, version)
+
+    def is_salted(self, name: str) -> bool:
+        return bool(Schema.from_json(json.loads(self.dataset(name).schema_json)).salted)
+
     def consistency(self, name: str, old: int, new: int) -> dict[str, Any]:
         return self.prover.consistency(name, old, new)
 

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
+from provenance import merkle, merkle_levels
 from provenance.checkpoint import LogSigner
 from provenance.errors import ConflictError, InputError, NotFoundError
 from provenance.lineage import walk
 from provenance.merkle import MerkleTree
-from provenance.proofs import bundle, collection
+from provenance.proofs import bundle, collection, snapshot
 from provenance.records.canonical import key_text
+from provenance.records.schema import Schema
 from provenance.server.store.database import Database
 from provenance.server.store.log import LogRepository
 from provenance.server.store.models import AnchorRow
@@ -48,6 +53,42 @@ class Prover:
         shared: dict[tuple[str, int], tuple[SnapshotInfo, dict[str, Any], AnchorMaterial]] = {}
         doc = self._record_bundle(name, version, key_text(key_values), key_values, shared)
         return {"anchor": shared[(name, version)][2][2], "bundle": doc}
+
+    def snapshot_proof(self, name: str, version: int) -> dict[str, Any]:
+        """The version's ``provenance-snapshot-proof/v1``: a bundle without the record."""
+        info, mode = self._snapshot(name, version)
+        log, anchor, _ = self._anchor_material(info, mode)
+        return snapshot.assemble(
+            name, version, self._manifest_json(info), log, None if anchor is None else anchor.to_json()
+        )
+
+    def records(self, name: str, version: int) -> Iterator[bytes]:
+        """Every leaf input of the version in leaf order, one per line: exactly the bytes each
+        leaf hash is taken of, so a reader recomputes the signed root from the stream alone."""
+        info, _ = self._snapshot(name, version)
+        for page in self.snapshots.entry_pages(info.pk):
+            yield b"".join(e + b"\n" for e in page)
+
+    def records_with_proofs(self, name: str, version: int) -> Iterator[bytes]:
+        """The version as a JSON Lines ``provenance-proofs/v1`` collection: the snapshot proof in
+        the header line, then each record with its inclusion path, in leaf order."""
+        info, _ = self._snapshot(name, version)
+        hashes = b"".join(merkle.leaf_hashes(page) for page in self.snapshots.entry_pages(info.pk))
+        levels = merkle.build_levels(hashes, threads=2)
+        yield orjson.dumps(collection.jsonl_header([self.snapshot_proof(name, version)], info.size)) + b"\n"
+        index = 0
+        schema = self._schema(name)
+        for page in self.snapshots.entry_pages(info.pk):
+            paths = merkle_levels.inclusion_paths(levels, index, index + len(page))
+            yield b"".join(
+                collection.jsonl_record(0, schema.key, entry, index + i, path) + b"\n"
+                for i, (entry, path) in enumerate(zip(page, paths, strict=True))
+            )
+            index += len(page)
+
+    def _schema(self, name: str) -> Schema:
+        with self.db.session() as s:
+            return Schema.from_json(json.loads(self.snapshots.require_dataset(s, name).schema_json))
 
     def record_lineage(
         self, name: str, version: int, key_values: list[Any], *, depth: int, max_nodes: int

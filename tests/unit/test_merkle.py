@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance import merkle
+from provenance import merkle, merkle_levels
 from provenance.errors import ProofError, RootMismatchError
 from tests.vectors import VECTORS
 
@@ -273,3 +273,16 @@ def test_threaded_build_matches_on_a_large_level() -> None:
     one = merkle.MerkleTree.from_leaf_inputs(leaves, threads=1)
     two = merkle.MerkleTree.from_leaf_inputs(leaves, threads=2)
     assert one.root == two.root == naive_root(leaves)
+
+
+@given(n=st.integers(min_value=1, max_value=600), start=st.integers(min_value=0, max_value=600))
+def test_inclusion_paths_equal_inclusion_proofs(n: int, start: int) -> None:
+    leaves = [i.to_bytes(4, "big") for i in range(n)]
+    levels = merkle.build_levels(merkle.leaf_hashes(leaves))
+    tree = merkle.MerkleTree.from_leaf_inputs(leaves)
+    start = min(start, n - 1)
+    paths = list(merkle_levels.inclusion_paths(levels, start))
+    assert len(paths) == n - start
+    for i, path in enumerate(paths, start):
+        assert path == tree.inclusion_proof(i)
+        merkle.verify_inclusion(tree.leaf_hash(i), i, n, path, tree.root)

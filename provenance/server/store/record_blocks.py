@@ -190,3 +190,15 @@ class Block:
 
 def _leaf_hash(entry: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def fetch_chunks(conn: Any, sqlite: bool, snapshot_pk: int, wanted: list[tuple[int, int]]) -> list[Any]:
+    # One primary-key lookup per chunk (~20 us on SQLite). SQLite plans "(level, chunk) IN (...)"
+    # as a scan of the snapshot's chunks (30 ms at 10 M records), and an OR of exact terms too.
+    sql = "SELECT level, chunk, hashes FROM tree_chunks WHERE snapshot_pk = ? AND level = ? AND chunk = ?"
+    if not sqlite:
+        sql = sql.replace("?", "%s")
+    out: list[Any] = []
+    for level, chunk in wanted:
+        out += conn.exec_driver_sql(sql, (snapshot_pk, level, chunk)).fetchall()
+    return out
