@@ -168,6 +168,12 @@ def _keys_and_lines(path: Path, fmt: str, ctx: Context, wanted: set[int]) -> dic
     return out
 
 
+def record_lines(path: Path, fmt: str, schema: Schema, wanted: set[int]) -> dict[int, int]:
+    """The line (CSV, JSON Lines) or row (Parquet) of the records at leaf indexes ``wanted``."""
+    ctx = Context(str(path), fmt, schema, open_chunks(path, fmt, schema)[0])
+    return {i: line for i, (_, line) in _keys_and_lines(path, fmt, ctx, wanted).items()}
+
+
 def _run(
     chunks: Iterator[Chunk], ctx: Context, workers: int, pool: IngestPool | None
 ) -> Iterable[ChunkResult]:

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import typer
 from rich.tree import Tree
 
+from provenance.cli.api_client import get_json
 from provenance.cli.common import errors_to_exit, out
-from provenance.errors import ConfigError, InputError, NotFoundError, ServiceUnavailable
+from provenance.errors import ConfigError, InputError
 
 
 def lineage(
@@ -28,7 +29,7 @@ def lineage(
         if direction not in ("up", "down"):
             raise InputError("--direction must be up or down", code="input.bad-option")
         query = urllib.parse.urlencode({"direction": direction, "depth": depth})
-        graph = _get(f"{api.rstrip('/')}/v1/datasets/{dataset}/versions/{version}/lineage?{query}")
+        graph = get_json(f"{api.rstrip('/')}/v1/datasets/{dataset}/versions/{version}/lineage?{query}")
         if as_json:
             typer.echo(json.dumps(graph, indent=2))
             return
@@ -61,18 +62,6 @@ def _grow(tree: Tree, node: str, below: dict[str, list[str]], nodes: dict[str, A
 def _label(node: dict[str, Any]) -> str:
     transform = node["transform"]["name"] if node["transform"] else "source data"
     return f"{node['id']}  root {node['root'][:18]}…  {node['size']} records  ({transform})"
-
-
-def _get(url: str) -> Any:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the user's own URL
-            return json.load(response)
-    except urllib.error.HTTPError as e:
-        problem = json.loads(e.read() or b"{}")
-        error = NotFoundError if e.code == 404 else InputError
-        raise error(problem.get("detail", str(e)), code=problem.get("code", f"http.{e.code}")) from None
-    except (urllib.error.URLError, TimeoutError) as e:
-        raise ServiceUnavailable(f"cannot reach {url}: {e}") from None
 
 
 EXPORTS = ("prov", "openlineage")

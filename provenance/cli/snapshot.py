@@ -49,6 +49,11 @@ def _salt_secret(path: Path) -> bytes:
     if not path.exists():
         write_private(path, secrets.token_hex(32).encode() + b"\n")
         err.print(f"created salt secret {path}; keep it to build later versions with the same salts")
+    return read_salt_secret(path)
+
+
+def read_salt_secret(path: Path) -> bytes:
+    """A salt secret file: hex, at least 16 bytes."""
     text = path.read_text().strip()
     try:
         secret = bytes.fromhex(text)
