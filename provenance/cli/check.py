@@ -50,6 +50,8 @@ def check(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text, json, junit or sarif")] = "text",
     output: Annotated[Path | None, typer.Option(help="Write the report here (default: stdout)")] = None,
+    junit: Annotated[Path | None, typer.Option(help="Also write a JUnit report here")] = None,
+    sarif: Annotated[Path | None, typer.Option(help="Also write a SARIF report here")] = None,
     file_format: Annotated[str | None, typer.Option(help="csv, jsonl or parquet (default: by name)")] = None,
     salt_secret: Annotated[Path | None, typer.Option(help="The salt secret of a salted dataset")] = None,
     log_key: Annotated[list[str] | None, typer.Option(help="Pinned C2SP verifier key of the log")] = None,
@@ -86,6 +88,9 @@ def check(
         if report.status == "mismatch" and tree is not None:
             report = _with_diff(report, tree, proof, source, previous, file_format, salt, upstream)
         _emit(report, fmt, output)
+        for path_, kind in ((junit, "junit"), (sarif, "sarif")):
+            if path_ is not None:
+                path_.write_text(_render(report, kind) + "\n")
         raise typer.Exit(EXIT_OK if report.status == "match" else EXIT_FAILED)
 
 
@@ -214,16 +219,19 @@ def _emit(report: Report, fmt: str, output: Path | None) -> None:
     if fmt == "text":
         _print(report)
         return
-    text = {
-        "json": lambda: json.dumps(integrity_report.to_json(report), indent=2),
-        "junit": lambda: integrity_report.to_junit(report),
-        "sarif": lambda: json.dumps(integrity_report.to_sarif(report), indent=2),
-    }[fmt]()
+    text = _render(report, fmt)
     if output is None:
         typer.echo(text)
     else:
         output.write_text(text + "\n")
         _print(report)
+
+
+def _render(report: Report, fmt: str) -> str:
+    if fmt == "junit":
+        return integrity_report.to_junit(report)
+    doc = integrity_report.to_json(report) if fmt == "json" else integrity_report.to_sarif(report)
+    return json.dumps(doc, indent=2)
 
 
 def _print(report: Report) -> None:

@@ -6,32 +6,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.integration.packaging.conftest import ROOT
+
 GOLDEN = ROOT / "tests" / "vectors" / "bundles" / "v1" / "plain-with-log.json"
 SERVER_STACK = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "psycopg", "eth_tester", "starlette")
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = tmp_path_factory.mktemp("verifier") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=120)
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    proc = subprocess.run(
-        [str(where / "bin" / "pip"), "install", "-q", str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return where
 
 
 def run(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -67,7 +51,7 @@ def test_no_server_stack_is_installed(venv: Path) -> None:
 
 def test_offline_verbs_are_there_and_serve_says_what_is_missing(venv: Path) -> None:
     help_text = run(venv, "--help").stdout
-    for verb in ("snapshot", "prove", "verify", "keys", "chain", "anchor"):
+    for verb in ("snapshot", "prove", "verify", "check", "keys", "chain", "anchor"):
         assert verb in help_text
     proc = run(venv, "serve")
     assert proc.returncode == 2
