@@ -70,9 +70,11 @@ def ingest_file(
     source_name: str | None = None,
     pool: IngestPool | None = None,
     upstream: Upstream | None = None,
+    lines_and_keys_only: bool = False,
 ) -> Ingested:
     """Read ``path``, hand its entries to ``sink`` in order and return the tree. A schema with
     ``derivedFrom`` needs ``upstream``, the parents' records, against which refs are pinned.
+    ``lines_and_keys_only``: the sink gets lines, keys and hashes but no entries (a check needs no more).
 
     Raises:
         InputError: the first problem found, naming file, line/row and column.
@@ -87,6 +89,8 @@ def ingest_file(
     header, chunks = open_chunks(path, fmt, schema)
     salt = salt_secret if schema.salted else None
     ctx = Context(source, fmt, schema, header, salt, limits.max_record_bytes, max_refs=limits.max_refs)
+    if lines_and_keys_only:
+        ctx = replace(ctx, track_lines=True, keep_entries=False)
     if workers is None:
         workers = pool.workers if pool is not None else os.cpu_count() or 1
     try:
@@ -168,12 +172,6 @@ def _keys_and_lines(path: Path, fmt: str, ctx: Context, wanted: set[int]) -> dic
     return out
 
 
-def record_lines(path: Path, fmt: str, schema: Schema, wanted: set[int]) -> dict[int, int]:
-    """The line (CSV, JSON Lines) or row (Parquet) of the records at leaf indexes ``wanted``."""
-    ctx = Context(str(path), fmt, schema, open_chunks(path, fmt, schema)[0])
-    return {i: line for i, (_, line) in _keys_and_lines(path, fmt, ctx, wanted).items()}
-
-
 def _run(
     chunks: Iterator[Chunk], ctx: Context, workers: int, pool: IngestPool | None
 ) -> Iterable[ChunkResult]:
@@ -231,7 +229,10 @@ class IngestPool:
     def get(self) -> Pool:
         with self._lock:
             if self._pool is None:
-                self._pool = multiprocessing.get_context("forkserver").Pool(self.workers)
+                # Forked when this process has one thread (the CLI, before it starts any), else
+                # from a fork server (a service: forking a threaded process can copy a held lock).
+                method = "fork" if threading.active_count() == 1 else "forkserver"
+                self._pool = multiprocessing.get_context(method).Pool(self.workers)
             return self._pool
 
     def warm(self) -> None:

@@ -9,6 +9,7 @@ copy of the file or from the ledger's records stream, either recomputed to the s
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import orjson
 
 from provenance import merkle
-from provenance.ingest import Upstream, ingest_file, record_lines
+from provenance.ingest import IngestPool, Upstream, ingest_file
 from provenance.lineage import UpstreamIndex
 from provenance.merkle import MerkleTree
 from provenance.proofs.snapshot import SNAPSHOT_CHECKS, SnapshotProof, verify_snapshot
@@ -39,9 +40,7 @@ class FileTree:
     root: bytes
     keys: list[bytes]
     leaves: bytes  # concatenated 32-byte leaf hashes, leaf order
-    path: Path | None = None  # the file, when it is one (rows are looked up in it)
-    fmt: str = ""
-    schema: Schema | None = None
+    lines: array[int] | None = None  # each record's line (CSV, JSON Lines) or row (Parquet)
 
     def index(self) -> dict[bytes, int]:
         return {k: i for i, k in enumerate(self.keys)}
@@ -54,10 +53,12 @@ class _Collect:
     def __init__(self) -> None:
         self.keys: list[bytes] = []
         self.hashes: list[bytes] = []
+        self.lines = array("q")
 
     def add(self, first_index: int, result: ChunkResult) -> None:
         self.keys += result.keys.split(b"\n")[: result.count]
         self.hashes.append(result.hashes)
+        self.lines.extend(result.lines)
 
 
 def hash_file(
@@ -68,6 +69,7 @@ def hash_file(
     salt_secret: bytes | None = None,
     upstream: Upstream | None = None,
     workers: int | None = None,
+    pool: IngestPool | None = None,
 ) -> FileTree:
     """Hash ``path`` as the ledger would ingest it under ``schema``.
 
@@ -76,11 +78,17 @@ def hash_file(
     """
     sink = _Collect()
     built = ingest_file(
-        path, schema, sink, fmt=fmt, salt_secret=salt_secret, workers=workers, upstream=upstream
+        path,
+        schema,
+        sink,
+        fmt=fmt,
+        salt_secret=salt_secret,
+        workers=workers,
+        upstream=upstream,
+        pool=pool,
+        lines_and_keys_only=True,
     )
-    return FileTree(
-        str(path), built.size, built.root, sink.keys, b"".join(sink.hashes), path, built.fmt, schema
-    )
+    return FileTree(str(path), built.size, built.root, sink.keys, b"".join(sink.hashes), sink.lines)
 
 
 def hash_entries(lines: Iterable[bytes], key_columns: tuple[str, ...], source: str) -> FileTree:
@@ -153,10 +161,9 @@ def diff(current: FileTree, anchored: FileTree, *, limit: int = MAX_CHANGES) -> 
 
 
 def _with_lines(current: FileTree, changes: list[Change]) -> list[Change]:
-    wanted = {c.index for c in changes if c.index is not None}
-    if current.path is None or current.schema is None or not wanted:
+    lines = current.lines
+    if not lines:
         return changes
-    lines = record_lines(current.path, current.fmt, current.schema, wanted)
     return [
         c if c.index is None else Change(c.kind, c.key, c.index, c.anchored_index, lines[c.index])
         for c in changes
@@ -205,18 +212,17 @@ def data_check(tree: FileTree, proof: SnapshotProof) -> Check:
     )
 
 
-def check(
-    data: Check,
+def proof_checks(
     proof: SnapshotProof,
     *,
     chain: AnchorReader | None,
     pins: Pins = Pins(),
     policy: Policy | None = None,
 ) -> tuple[Check, ...]:
-    """Every check of the gate in :data:`CHECKS` order, after ``data`` (:func:`data_check`, or
-    the reason the file could not be read); never raises for bad data or proofs."""
+    """The checks of the snapshot proof, in :data:`CHECKS` order after ``data``; they do not
+    depend on the file, so they can run while it is hashed. Never raises for a bad proof."""
     verdict = verify_snapshot(proof, policy=policy or Policy(), chain=chain)
-    return (data, *verdict.checks, _pinned_signer(proof, pins), _pinned_registry(proof, pins))
+    return (*verdict.checks, _pinned_signer(proof, pins), _pinned_registry(proof, pins))
 
 
 def _pinned_signer(proof: SnapshotProof, pins: Pins) -> Check:

@@ -22,6 +22,7 @@ class Context:
     max_record_bytes: int = 1 << 20
     track_lines: bool = False  # return each record's line (only the duplicate-key report needs it)
     max_refs: int = 64  # upstream refs per record (derived datasets)
+    keep_entries: bool = True  # False: hand back keys and hashes only (a check needs no entries)
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
             lines.append(line)
     return ChunkResult(
         count=len(entries),
-        entries=b"".join(e + b"\n" for e in entries),
+        entries=b"".join(e + b"\n" for e in entries) if ctx.keep_entries else b"",
         keys=b"".join(k + b"\n" for k in keys),
         hashes=leaf_hashes(entries),
         lines=tuple(lines) if ctx.track_lines else (),
