@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from provenance.cli import anchor, chain, check, keys, lineage, prove, serve, snapshot, verify
+from provenance.cli import anchor, chain, check, export, keys, lineage, prove, serve, snapshot, verify
 
 app = typer.Typer(
     name="provenance",
@@ -21,6 +21,7 @@ app.command("prove")(prove.prove)
 app.command("verify")(verify.verify)
 app.command("cut")(verify.cut)
 app.command("check")(check.check)
+app.command("export")(export.export)
 app.command("lineage")(lineage.lineage)
 app.command("export-lineage")(lineage.export_lineage)
 app.command("serve")(serve.serve)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from provenance import integrity, integrity_report
@@ -279,14 +280,14 @@ def _print(report: Report) -> None:
         table.add_column(col, overflow="fold")
     for c in report.checks:
         style = "green" if c.status is Status.VALID else "dim" if c.status is Status.NOT_APPLICABLE else "red"
-        table.add_row(c.name, f"[{style}]{c.status.value}[/]", c.reason, c.detail)
+        table.add_row(c.name, f"[{style}]{c.status.value}[/]", escape(c.reason), escape(c.detail))
     out.print(table)
     if report.diff is not None:
         counts = ", ".join(f"{n} {k}" for k, n in report.diff.counts.items())
         out.print(f"records: {counts}")
         for change in report.diff.changes[:50]:
             where = f" (line {change.line})" if change.line else ""
-            out.print(f"  {change.kind:8} {change.key}{where}")
+            out.print(escape(f"  {change.kind:8} {change.key}{where}"))
     for note in report.notes:
-        out.print(note)
+        out.print(escape(note))
     out.print(f"result: {report.status}")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 
+from provenance import merkle, merkle_levels
 from provenance.cli.common import errors_to_exit
 from provenance.errors import InputError
 from provenance.folder import SnapshotFolder
-from provenance.proofs import bundle, snapshot
+from provenance.proofs import bundle, collection, snapshot
 from provenance.records.canonical import CanonicalError, key_text
 from provenance.records.schema import parse_key
 
@@ -38,6 +41,20 @@ def bundle_for(snap: SnapshotFolder, values: list[Any]) -> dict[str, Any]:
     )
 
 
+def _write_all(snap: SnapshotFolder) -> None:
+    """Every record with its path, from one in-memory build of the folder's tree."""
+    manifest = snap.manifest()
+    entries = (snap.path / "entries.jsonl").read_bytes().split(b"\n")[:-1]
+    levels = merkle.build_levels(merkle.leaf_hashes(entries), threads=2)
+    out = sys.stdout.buffer
+    out.write(orjson.dumps(collection.jsonl_header([snapshot_proof_for(snap)], len(entries))) + b"\n")
+    paths = merkle_levels.inclusion_paths(levels)
+    key = manifest.schema.key
+    for i, (entry, path) in enumerate(zip(entries, paths, strict=True)):
+        out.write(collection.jsonl_record(0, key, entry, i, path) + b"\n")
+    out.flush()
+
+
 def snapshot_proof_for(snap: SnapshotFolder) -> dict[str, Any]:
     """The directory's ``provenance-snapshot-proof/v1``: signed manifest and direct anchor."""
     manifest = snap.signed().manifest
@@ -56,13 +73,20 @@ def prove(
             "--snapshot", help="Print the snapshot proof instead (for `provenance check` on the data file)"
         ),
     ] = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="Print a JSON Lines provenance-proofs/v1 collection of every record")
+    ] = False,
 ) -> None:
     """Print the provenance-proof/v1 bundle for the record with KEY (with the direct anchor that
-    `provenance anchor` recorded), or with --snapshot the provenance-snapshot-proof/v1."""
+    `provenance anchor` recorded), with --snapshot the provenance-snapshot-proof/v1, or with
+    --all a proof on every record (JSON Lines collection: what a publisher attaches)."""
     with errors_to_exit():
         snap = SnapshotFolder(directory)
-        if whole == (key is not None):
-            raise InputError("give --key or --snapshot", code="input.bad-arguments")
+        if sum((whole, every, key is not None)) != 1:
+            raise InputError("give one of --key, --snapshot and --all", code="input.bad-arguments")
+        if every:
+            _write_all(snap)
+            return
         doc = (
             snapshot_proof_for(snap)
             if key is None

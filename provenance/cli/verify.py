@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from provenance import strict_json
@@ -15,7 +16,8 @@ from provenance.cli.common import EXIT_FAILED, EXIT_OK, errors_to_exit, out, set
 from provenance.errors import FormatError
 from provenance.proofs import bundle, collection
 from provenance.proofs.collection import MAX_COLLECTION_BYTES
-from provenance.proofs.collection_verify import verify_collection
+from provenance.proofs.collection_stream import is_jsonl_header, verify_stream
+from provenance.proofs.collection_verify import CollectionVerdict, verify_collection
 from provenance.proofs.verdict import Status, Verdict
 from provenance.proofs.verify import Policy, verify_bundle
 
@@ -54,7 +56,7 @@ def render(verdict: Verdict, title: str = "") -> Table:
     for col in ("check", "status", "reason", "detail"):
         table.add_column(col, overflow="fold")
     for c in verdict.checks:
-        table.add_row(c.name, f"[{_STYLE[c.status]}]{c.status.value}[/]", c.reason, c.detail)
+        table.add_row(c.name, f"[{_STYLE[c.status]}]{c.status.value}[/]", escape(c.reason), escape(c.detail))
     return table
 
 
@@ -78,7 +80,6 @@ def verify(
     lineage edge): every hash, signature and (unless --offline) anchor."""
     with errors_to_exit():
         cfg = settings()
-        raw = read_document(path, cfg.max_bundle_bytes)
         url = rpc_url or cfg.rpc_url
         chain = None
         if not offline and url:
@@ -86,6 +87,10 @@ def verify(
 
             chain = verifier_for(url, confirmations or cfg.confirmations)
         policy = Policy(offline=offline, log_keys=tuple(log_key or ()))
+        if path != "-" and is_jsonl_collection(Path(path)):
+            with Path(path).open("rb") as f:
+                _print_collection(verify_stream(f, policy=policy, chain=chain), as_json)
+        raw = read_document(path, cfg.max_bundle_bytes)
         if collection.is_collection(raw):
             _verify_collection(collection.from_json(raw), policy, chain, as_json)
         doc = bundle.from_json(raw)
@@ -102,8 +107,21 @@ def verify(
         raise typer.Exit(EXIT_OK if verdict.status == "valid" else EXIT_FAILED)
 
 
+def is_jsonl_collection(path: Path) -> bool:
+    """Whether the file's first line is a JSON Lines collection header."""
+    with path.open("rb") as f:
+        first = f.readline(MAX_COLLECTION_BYTES)
+    try:
+        return is_jsonl_header(strict_json.loads(first))
+    except FormatError:
+        return False
+
+
 def _verify_collection(parsed: collection.Collection, policy: Policy, chain: Any, as_json: bool) -> None:
-    verdict = verify_collection(parsed, policy=policy, chain=chain)
+    _print_collection(verify_collection(parsed, policy=policy, chain=chain), as_json)
+
+
+def _print_collection(verdict: CollectionVerdict, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(verdict.to_json(), indent=2))
     else:
@@ -114,7 +132,8 @@ def _verify_collection(parsed: collection.Collection, policy: Policy, chain: Any
             f"{verdict.edges_valid} of {verdict.edges} valid, {verdict.edges_outside} outside the collection"
         )
         for f in verdict.failures:
-            out.print(f"[red]failed[/] {f.where}: [{f.reason}] {f.detail}")
+            # escaped: rich would take "[inclusion.root-mismatch]" for a style and drop it
+            out.print(f"[red]failed[/] {escape(f'{f.where}: [{f.reason}] {f.detail}')}")
         if verdict.failure_count > len(verdict.failures):
             out.print(f"… and {verdict.failure_count - len(verdict.failures)} more failures")
         out.print(f"verdict: {verdict.status}")

@@ -25,14 +25,18 @@ from provenance.chain.transactions import Transactor
 from provenance.chain.verifier import ChainVerifier
 from provenance.checkpoint import LogSigner
 from provenance.config import DEV_KEY_PASSWORD, Settings
-from provenance.errors import ChainError
+from provenance.errors import ChainError, NotFoundError
 from provenance.ingest import IngestPool
 from provenance.keys import load_log_key, load_source_key, new_log_key, new_source_key
 from provenance.manifest import Domain
 from provenance.records.schema import Schema
 from provenance.server.ledger import ChainLink, Ledger
+from provenance.server.prover import Prover
 from provenance.server.store.database import Database, sqlite_url
+from provenance.server.store.log import LogRepository
 from provenance.server.store.models import DeploymentRow
+from provenance.server.store.outbox import OutboxRepository
+from provenance.server.store.snapshots import SnapshotRepository
 from provenance.server.worker import AnchorWorker, leader
 
 log = logging.getLogger("provenance.server.bootstrap")
@@ -219,6 +223,21 @@ def open_service(settings: Settings) -> Service:
         backend.close()
         db.close()
         raise
+
+
+def open_prover(settings: Settings) -> Prover:
+    """Read access to a ledger's data directory, without its chain or worker (exports).
+
+    Raises:
+        NotFoundError: no ledger database there.
+    """
+    url = settings.database_url or sqlite_url(settings.data_dir)
+    if settings.database_url is None and not (settings.data_dir / "ledger.sqlite3").exists():
+        raise NotFoundError(f"no ledger in {settings.data_dir}", code="config.no-ledger")
+    password = settings.secret(settings.key_password, "PROVENANCE_KEY_PASSWORD", DEV_KEY_PASSWORD)
+    db = Database(url)
+    signer = _log_signer(settings, password, [])
+    return Prover(db, SnapshotRepository(db), LogRepository(db), OutboxRepository(db), signer)
 
 
 def _load_sample(ledger: Ledger, notes: list[str]) -> None:

@@ -65,3 +65,29 @@ def test_build_sign_anchor_prove_verify_is_valid(node: AnvilNode, tmp_path: Path
     proof = snapshot.from_json(json.loads(run("prove", str(out), "--snapshot")))
     assert proof.anchor is not None
     assert "0x" + proof.manifest.manifest.root.hex() == doc["manifest"]["manifest"]["root"]
+
+
+def test_every_record_with_its_proof_verifies_and_a_changed_one_is_named(
+    node: AnvilNode, tmp_path: Path
+) -> None:
+    from tests.integration.cli.test_walkthrough import test_build_sign_anchor_prove_verify_is_valid as walk
+
+    walk(node, tmp_path)
+    env = {"PROVENANCE_DATA_DIR": str(tmp_path / "data"), "PROVENANCE_KEY_PASSWORD": "test-password-1"}
+    result = CliRunner().invoke(app, ["prove", str(tmp_path / "snap"), "--all"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    (tmp_path / "all.jsonl").write_text("\n".join(lines) + "\n")
+    verdict = CliRunner().invoke(
+        app, ["verify", str(tmp_path / "all.jsonl"), "--rpc-url", node.url, "--json"]
+    )
+    doc = json.loads(verdict.output)
+    assert verdict.exit_code == 0 and doc["status"] == "valid", verdict.output
+    assert doc["records"]["count"] == len(lines) - 1 == doc["records"]["valid"]
+    lines[1] = lines[1].replace('"BTC"', '"BTX"', 1)
+    (tmp_path / "all.jsonl").write_text("\n".join(lines) + "\n")
+    verdict = CliRunner().invoke(
+        app, ["verify", str(tmp_path / "all.jsonl"), "--rpc-url", node.url, "--json"]
+    )
+    assert verdict.exit_code == 1
+    assert [f["reason"] for f in json.loads(verdict.output)["failures"]] == ["leaf.key-mismatch"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -196,3 +197,60 @@ def test_a_derived_dataset_is_checked_with_its_parents_from_the_api(server: Serv
     proof.write_text(server.get("/v1/datasets/ci/ratings/versions/1/snapshot-proof").text)
     done = subprocess.run([*cmd, "--snapshot-proof", str(proof)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "check.needs-parents" in done.stderr
+
+
+# --- ratings published with proofs: export, verify, cut ---------------------------------------
+
+
+def cli(*args: str, code: int = 0, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=120, env=env)
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.returncode == code, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_an_exported_version_verifies_against_the_chain(server: Server, tmp_path: Path) -> None:
+    jsonl = tmp_path / "prices.proofs.jsonl"
+    cli("export", "ci/prices", "1", "--with-proofs", "--api", server.url, "--output", str(jsonl))
+    assert len(jsonl.read_text().splitlines()) == 4  # header + 3 records
+    verdict = json.loads(cli("verify", str(jsonl), "--rpc-url", rpc(server), "--json"))
+    assert verdict["status"] == "valid" and verdict["records"] == {"count": 3, "valid": 3}
+    assert {c["check"]: c["status"] for c in verdict["snapshots"][0]["checks"]}["anchor"] == "valid"
+
+    doc = tmp_path / "prices.proofs.json"
+    cli(
+        "export",
+        "ci/prices",
+        "1",
+        "--with-proofs",
+        "--format",
+        "json",
+        "--api",
+        server.url,
+        "--output",
+        str(doc),
+    )
+    assert "records: 3 of 3 valid" in cli("verify", str(doc), "--rpc-url", rpc(server))
+    one = tmp_path / "one.json"
+    one.write_text(cli("cut", str(doc), "--index", "2"))
+    assert json.loads(cli("verify", str(one), "--rpc-url", rpc(server), "--json"))["status"] == "valid"
+
+    lines = jsonl.read_text().splitlines()
+    lines[1] = lines[1].replace("97000", "97001")
+    jsonl.write_text("\n".join(lines) + "\n")
+    out = cli("verify", str(jsonl), "--rpc-url", rpc(server), code=1)
+    assert "inclusion.root-mismatch" in out and "verdict: invalid" in out
+
+
+def test_export_from_the_data_directory_and_the_plain_records(server: Server, tmp_path: Path) -> None:
+    env = {**os.environ, "PROVENANCE_DATA_DIR": str(server.data_dir)}
+    env["PROVENANCE_KEY_PASSWORD"] = server.env["PROVENANCE_KEY_PASSWORD"]
+    local = cli("export", "ci/prices", "1", "--with-proofs", env=env)
+    served = cli("export", "ci/prices", "1", "--with-proofs", "--api", server.url)
+    assert local.splitlines()[1:] == served.splitlines()[1:]
+    plain = cli("export", "ci/prices", "1", "--api", server.url).splitlines()
+    assert [json.loads(x)["record"]["symbol"] for x in plain] == ["BTC", "ETH", "SOL"]
+    out = cli("export", "ci/prices", "1", "--format", "json", "--api", server.url, code=2)
+    assert "input.bad-arguments" in out
+    out = cli("export", "ci/prices", "9", "--with-proofs", "--api", server.url, code=2)
+    assert "snapshot.not-found" in out
