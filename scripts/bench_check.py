@@ -111,8 +111,8 @@ def main() -> int:
     print(f"  check (1 record changed, --previous): wall {diff_s:.2f} s, peak PSS {diff_mem / 2**20:.0f} MiB")
     vwalls = [r[0] for r in verify_runs]
     print(
-        f"provenance verify of the whole version with a proof on every record ({published.stat().st_size / 1e6:.0f} MB"
-        f" JSON Lines, written by prove --all in {export_s:.2f} s): wall {min(vwalls):.2f}-{max(vwalls):.2f} s,"
+        f"provenance verify, every record with its proof ({published.stat().st_size / 1e6:.0f} MB JSON Lines,"
+        f" written by prove --all in {export_s:.2f} s): wall {min(vwalls):.2f}-{max(vwalls):.2f} s,"
         f" peak PSS {max(r[1] for r in verify_runs) / 2**20:.0f} MiB   [bar: < 10 s]"
     )
     print(
