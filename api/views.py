@@ -10,7 +10,14 @@ from fastapi.responses import JSONResponse
 
 if TYPE_CHECKING:  # row types only: routes get rows from the ledger, never from the store
     from provenance.server.intake import IngestResult
-    from provenance.server.store.models import AnchorRow, CheckpointRow, DatasetRow, SnapshotRow, SourceRow
+    from provenance.server.store.models import (
+        AnchorRow,
+        CheckpointRow,
+        DatasetRow,
+        SnapshotRow,
+        SourceRow,
+        VerificationRow,
+    )
     from provenance.server.store.snapshots import SnapshotInfo
 
 
@@ -102,3 +109,24 @@ def anchor_json(r: AnchorRow | None) -> dict[str, Any] | None:
 
 def _hex(value: bytes) -> str:
     return "0x" + bytes(value).hex()
+
+
+def verification_json(r: VerificationRow) -> dict[str, Any]:
+    verdict = json.loads(r.verdict)
+    checks = verdict.get("checks") or [c for s in verdict.get("snapshots", []) for c in s.get("checks", [])]
+    return {
+        "id": r.id,
+        "time": r.created_at.isoformat(),
+        "dataset": r.dataset,
+        "version": r.version,
+        "status": r.status,
+        "bundleSha256": _hex(r.bundle_sha256),
+        "client": r.client,
+        "offline": r.is_offline,
+        "checks": [
+            {"check": c.get("check"), "status": c.get("status"), "reason": c.get("reason")} for c in checks
+        ],
+    }
+
+
+VERIFICATION_CSV_COLUMNS = ("id", "time", "dataset", "version", "status", "bundleSha256", "client", "offline")

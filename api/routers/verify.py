@@ -1,13 +1,19 @@
-"""Verification of a proof bundle by the service (the request and its verdict are stored)."""
+"""Verification of a proof bundle by the service, and the audit trail: every verification, by the
+service or in an auditor's browser, with its verdict per check."""
 
 from __future__ import annotations
 
-from typing import Any
+import csv
+import io
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from api import uploads
+from api import uploads, views
 from api.deps import LedgerDep, MetricsDep, SettingsDep
 
 router = APIRouter(tags=["verify"])
@@ -22,3 +28,67 @@ async def verify(
     verdict = await run_in_threadpool(ledger.verify, data, offline=offline, client=client)
     metrics.verifications.labels(verdict["status"]).inc()
     return verdict
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    check: str = Field(max_length=64)
+    status: Literal["valid", "invalid", "absent", "pending", "skipped", "not-applicable"]
+    reason: str = Field(default="", max_length=128)
+
+
+class ConsoleVerdictIn(BaseModel):
+    """What the audit console saw, checked in the browser; the trail records it as the
+    auditor's verdict, not as the service's."""
+
+    model_config = ConfigDict(extra="forbid")
+    bundleSha256: str = Field(pattern=r"^0x[0-9a-f]{64}$")  # noqa: N815 - JSON field name
+    status: Literal["valid", "invalid", "incomplete", "unusable"]
+    offline: bool = False
+    dataset: str | None = Field(default=None, max_length=128)
+    version: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    checks: list[CheckIn] = Field(default_factory=list, max_length=64)
+
+
+@router.post("/v1/verifications", status_code=201)
+def record_console_verification(
+    body: ConsoleVerdictIn, request: Request, ledger: LedgerDep
+) -> dict[str, Any]:
+    verdict = {
+        "status": body.status,
+        "offline": body.offline,
+        "by": "console",
+        "checks": [c.model_dump() for c in body.checks],
+    }
+    subject = (body.dataset, body.version) if body.dataset and body.version else None
+    client = request.client.host if request.client else None
+    pk = ledger.record_console_verification(bytes.fromhex(body.bundleSha256[2:]), verdict, subject, client)
+    return {"requestId": pk}
+
+
+@router.get("/v1/verifications", response_model=None)
+def verifications(
+    ledger: LedgerDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    dataset: Annotated[str | None, Query(max_length=128)] = None,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> list[dict[str, Any]] | Response:
+    """The audit trail, oldest first: every verification with its verdict per check."""
+    rows = [
+        views.verification_json(r)
+        for r in ledger.verification_trail(
+            since=since, until=until, dataset=dataset, after_id=after, limit=limit
+        )
+    ]
+    if fmt == "json":
+        return rows
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*views.VERIFICATION_CSV_COLUMNS, "checks"])
+    for r in rows:
+        failed = ";".join(f"{c['check']}={c['reason']}" for c in r["checks"] if c["status"] == "invalid")
+        writer.writerow([*(r[c] for c in views.VERIFICATION_CSV_COLUMNS), failed])
+    return Response(out.getvalue(), media_type="text/csv")

@@ -38,7 +38,14 @@ from provenance.server.store.database import Database
 from provenance.server.store.leader import leader_lock
 from provenance.server.store.lineage import LineageRepository
 from provenance.server.store.log import LogRepository
-from provenance.server.store.models import AnchorRow, CheckpointRow, DatasetRow, SnapshotRow, SourceRow
+from provenance.server.store.models import (
+    AnchorRow,
+    CheckpointRow,
+    DatasetRow,
+    SnapshotRow,
+    SourceRow,
+    VerificationRow,
+)
 from provenance.server.store.outbox import OutboxRepository
 from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
 from provenance.server.store.sources import SourceRepository
@@ -271,6 +278,31 @@ class Ledger:
                 offline=offline,
             )
             return row.id
+
+    def record_console_verification(
+        self,
+        bundle_sha256: bytes,
+        verdict: dict[str, Any],
+        subject: tuple[str, int] | None,
+        client: str | None,
+    ) -> int:
+        """A verification the audit console ran in the browser, for the trail (its verdict is the
+        browser's; the trail records who checked what and what they saw, and claims no more)."""
+        with self.db.session() as s:
+            row = self.verifications.record_digest(
+                s,
+                bundle_sha256,
+                verdict,
+                subject=subject,
+                client=client,
+                offline=bool(verdict.get("offline")),
+            )
+            return row.id
+
+    def verification_trail(self, **filters: Any) -> list[VerificationRow]:
+        """See :meth:`VerificationRepository.listing`."""
+        with self.db.session() as s:
+            return self.verifications.listing(s, **filters)
 
     # --- sources -----------------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provenance.server.store.database import Database
@@ -28,10 +30,25 @@ class VerificationRepository:
         client: str | None,
         offline: bool,
     ) -> VerificationRow:
+        subject = (dataset, version) if dataset is not None and version is not None else None
+        return self.record_digest(
+            s, hashlib.sha256(bundle_bytes).digest(), verdict, subject=subject, client=client, offline=offline
+        )
+
+    def record_digest(
+        self,
+        s: Session,
+        bundle_sha256: bytes,
+        verdict: dict[str, object],
+        *,
+        subject: tuple[str, int] | None,
+        client: str | None,
+        offline: bool,
+    ) -> VerificationRow:
         row = VerificationRow(
-            bundle_sha256=hashlib.sha256(bundle_bytes).digest(),
-            dataset=dataset,
-            version=version,
+            bundle_sha256=bundle_sha256,
+            dataset=subject[0] if subject else None,
+            version=subject[1] if subject else None,
             status=str(verdict.get("status", "unusable")),
             verdict=json.dumps(verdict),
             client=client,
@@ -40,3 +57,23 @@ class VerificationRepository:
         s.add(row)
         s.flush()
         return row
+
+    def listing(
+        self,
+        s: Session,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        dataset: str | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[VerificationRow]:
+        """Stored verifications, oldest first, filtered by time and dataset."""
+        query = select(VerificationRow).where(VerificationRow.id > after_id)
+        if since is not None:
+            query = query.where(VerificationRow.created_at >= since)
+        if until is not None:
+            query = query.where(VerificationRow.created_at < until)
+        if dataset is not None:
+            query = query.where(VerificationRow.dataset == dataset)
+        return list(s.scalars(query.order_by(VerificationRow.id).limit(limit)))
