@@ -319,6 +319,12 @@ def test_the_demo_pipeline_publishes_and_its_lineage_verifies(server: Server, tm
     where = "against the chain" if rpc else "offline"
     assert f"verified here ({where}): valid" in run.stdout, run.stdout
     print(run.stdout.splitlines()[-1])  # the demo's own time, for the record
+    published = [line for line in run.stdout.splitlines() if "records verify" in line]
+    assert len(published) == 2 and all("(valid)" in line for line in published), run.stdout
+    table = (tmp_path / "published" / "tm_ratings_daily.jsonl").read_text().splitlines()
+    assert json.loads(table[0])["audit"].startswith(
+        f"{server.url}/audit?dataset=tm%2Fratings%2Fdaily&version="
+    )
     doc = json.loads(out.read_text())
     datasets = {s["dataset"] for s in doc["snapshots"]}
     assert datasets == {"tm/index/weekly", "tm/ratings/daily", "tm/prices/daily", "tm/onchain/daily"}
