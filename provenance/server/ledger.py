@@ -407,6 +407,15 @@ class Ledger:
                 checks["chain"] = f"unreachable: {e.message}"
         return checks
 
+    def public_rpc_url(self) -> str | None:
+        """The chain's JSON-RPC URL an auditor's browser can start from (they may use their own
+        node instead); None for the in-process chain, which has none."""
+        if self.settings.rpc_url:
+            return self.settings.rpc_url
+        if self.settings.chain_backend == "anvil":
+            return f"http://127.0.0.1:{self.settings.anvil_port}"
+        return None
+
     def deployment(self) -> dict[str, Any]:
         if self.chain is None:
             raise NotFoundError("this ledger has no chain deployment", code="deployment.not-found")

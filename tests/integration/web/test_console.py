@@ -1,0 +1,207 @@
+"""The audit console in headless Chromium (Debian's, driven by Playwright), against a real server
+and anvil: a served bundle shows every check green; tampered bundles fail the check they break,
+with the reason code the Python verifier gives for the same document; no request leaves
+127.0.0.1; the append-only watch raises the alarm when the log it saw was rewritten."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from provenance.chain.backends import rpc_web3
+from provenance.chain.verifier import ChainVerifier
+from provenance.proofs import bundle
+from provenance.proofs.verify import Policy, verify_bundle
+from tests.integration.http.conftest import ADMIN, Server, base_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.http, pytest.mark.chain]
+
+CHROMIUM = Path("/usr/bin/chromium")
+PRICES = "symbol,date,close\nBTC,2026-11-27,97000\nETH,2026-11-27,3610\nSOL,2026-11-27,240.5\n"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = Server(tmp_path_factory.mktemp("serve") / "data", base_env("anvil")).start()
+    for name, mode in (("web/prices", "checkpoint"), ("web/direct", "direct")):
+        spec = {"name": name, "key": ["symbol", "date"], "columns": {"close": "number"}, "anchorMode": mode}
+        assert (
+            s.post("/v1/datasets", json={**spec, "signingKey": "dev-source"}, headers=ADMIN).status_code
+            == 201
+        )
+        up = s.post(f"/v1/datasets/{name}/versions?format=csv", content=PRICES.encode(), headers=ADMIN)
+        assert up.status_code == 201, up.text
+        s.wait_for(f"/v1/datasets/{name}/versions/1/snapshot-proof", lambda b: b["anchor"] is not None)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: scripts/ensure_chromium.sh installs it (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Console:
+    """One browser page on the console, recording every request it makes."""
+
+    def __init__(self, browser: Any, server: Server) -> None:
+        self.server = server
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def open(self, query: str = "", fragment: str = "") -> dict[str, Any]:
+        self.page.goto(f"{self.server.url}/audit{query}{fragment}")
+        self.page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        return self.result()
+
+    def result(self) -> dict[str, Any]:
+        rows = self.page.eval_on_selector_all(
+            "#result table tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+        )
+        verdict = self.page.get_attribute("#verdict", "data-status")
+        checks = {r[0]: (r[1], r[2]) for r in rows if len(r) == 4 and r[0] != "check"}
+        code = self.page.get_attribute("#result p.unusable", "data-code") if verdict == "unusable" else None
+        return {
+            "status": verdict,
+            "checks": checks,
+            "code": code,
+            "ms": self.page.get_attribute("#verdict", "data-ms"),
+        }
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def console(browser: Any, server: Server) -> Iterator[Console]:
+    c = Console(browser, server)
+    yield c
+    hosts = {urlparse(u).hostname for u in c.requests if not u.startswith(("data:", "about:"))}
+    c.close()
+    assert hosts <= {"127.0.0.1"}, f"requests left 127.0.0.1: {hosts}"
+
+
+def rpc(server: Server) -> str:
+    return f"http://127.0.0.1:{server.env['PROVENANCE_ANVIL_PORT']}"
+
+
+def python_verdict(server: Server, doc: dict[str, Any]) -> dict[str, Any]:
+    chain = ChainVerifier(rpc_web3(rpc(server)), confirmations=1)
+    return verify_bundle(bundle.from_json(doc), policy=Policy(), chain=chain).to_json()
+
+
+def link(doc: dict[str, Any]) -> str:
+    return "#bundle=" + base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+
+def served(server: Server, dataset: str) -> dict[str, Any]:
+    body: dict[str, Any] = server.get(f"/v1/datasets/{dataset}/versions/1/proof?key=BTC,2026-11-27").json()
+    return body["bundle"]
+
+
+@pytest.mark.parametrize("dataset", ["web/prices", "web/direct"])
+def test_a_served_bundle_shows_every_check_green(console: Console, server: Server, dataset: str) -> None:
+    shown = console.open(f"?dataset={dataset}&version=1&key=BTC,2026-11-27")
+    assert shown["status"] == "valid", shown
+    assert {s for s, _ in shown["checks"].values()} <= {"valid", "not-applicable"}
+    assert {n for n, (s, _) in shown["checks"].items() if s == "valid"} >= {
+        "leaf",
+        "inclusion",
+        "signature",
+        "anchor",
+    }
+    assert console.page.input_value("#rpc-url") == rpc(server)  # shown, editable
+    print(f"\nconsole verified {dataset} v1 in {shown['ms']} ms (chain reads against anvil included)")
+
+
+def _flip(text: str, at: int = 10) -> str:
+    return text[:at] + ("0" if text[at] != "0" else "1") + text[at + 1 :]
+
+
+TAMPER: dict[str, Callable[[dict[str, Any]], None]] = {
+    "record": lambda d: d["record"]["entry"]["record"].update(close=97001),
+    "path": lambda d: d["record"]["inclusionPath"].__setitem__(0, _flip(d["record"]["inclusionPath"][0])),
+    "signature": lambda d: d["manifest"].update(signature=_flip(d["manifest"]["signature"], 20)),
+    "checkpoint": lambda d: d["log"].update(checkpoint=d["log"]["checkpoint"][:-9] + "AAAAAAAA\n"),
+    "anchor tx": lambda d: d["anchor"].update(txHash=_flip(d["anchor"]["txHash"])),
+}
+
+
+@pytest.mark.parametrize("what", list(TAMPER))
+def test_a_tampered_bundle_fails_the_check_python_fails(console: Console, server: Server, what: str) -> None:
+    doc = copy.deepcopy(served(server, "web/prices"))
+    TAMPER[what](doc)
+    expected = python_verdict(server, doc)
+    assert expected["status"] == "invalid", expected
+    shown = console.open(fragment=link(doc))
+    assert shown["status"] == expected["status"], shown
+    failing = {c["check"]: c["reason"] for c in expected["checks"] if c["status"] == "invalid"}
+    assert {n: r for n, (s, r) in shown["checks"].items() if s == "invalid"} == failing
+
+
+def test_a_broken_lineage_edge_is_named(console: Console, server: Server) -> None:
+    spec = {
+        "name": "web/ratings",
+        "key": ["symbol"],
+        "derivedFrom": "_derived_from",
+        "signingKey": "dev-source",
+    }
+    assert server.post("/v1/datasets", json=spec, headers=ADMIN).status_code == 201
+    ref = {"dataset": "web/prices", "version": 1, "key": ["BTC", "2026-11-27"]}
+    body = json.dumps({"symbol": "BTC", "grade": 80, "_derived_from": [ref]}) + "\n"
+    transform = base64.b64encode(json.dumps({"name": "g", "code": "git:" + "3" * 40, "params": {}}).encode())
+    headers = {**ADMIN, "Content-Type": "application/x-ndjson", "Provenance-Transform": transform.decode()}
+    up = server.post(
+        "/v1/datasets/web/ratings/versions?parents=web/prices@1", content=body.encode(), headers=headers
+    )
+    assert up.status_code == 201, up.text
+    server.wait_for("/v1/datasets/web/ratings/versions/1/snapshot-proof", lambda b: b["anchor"] is not None)
+    shown = console.open("?dataset=web/ratings&version=1&key=BTC&lineage=1")
+    assert shown["status"] == "valid", shown
+    assert console.page.text_content("#summary").startswith(
+        "records: 2 of 2 valid; lineage edges: 1 of 1 valid"
+    )
+    assert console.page.locator("#graph svg rect").count() == 2
+    doc = json.loads(console.page.input_value("#input"))
+    doc["records"][0]["entry"]["derived_from"][0]["leaf"] = "0x" + "00" * 32
+    console.page.fill("#input", json.dumps(doc))
+    console.page.click("#verify")
+    console.page.wait_for_function("document.querySelector('#verdict').dataset.status !== 'verifying…'")
+    time.sleep(0.2)
+    failures = console.page.eval_on_selector_all(
+        "#result table tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    assert any("lineage.leaf-mismatch" in " ".join(r) or "leaf.mismatch" in " ".join(r) for r in failures), (
+        failures
+    )
+
+
+def test_the_watch_warns_when_the_log_was_rewritten(console: Console, server: Server) -> None:
+    console.open()
+    first = console.page.get_attribute("#watch", "data-state")
+    assert first in ("first-visit", "unchanged", "extended"), first
+    seen = json.loads(console.page.evaluate("localStorage.getItem('provenance.lastCheckpoint')"))
+    forged = {**seen, "root": "0x" + "11" * 32}
+    console.page.evaluate(
+        f"localStorage.setItem('provenance.lastCheckpoint', {json.dumps(json.dumps(forged))})"
+    )
+    console.open()
+    assert console.page.get_attribute("#watch", "data-state") == "rewritten"
+    assert "rewritten" in console.page.text_content("#watch")
