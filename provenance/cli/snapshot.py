@@ -12,7 +12,7 @@ import typer
 
 from provenance.cli.common import err, errors_to_exit, out, password, settings
 from provenance.config import Settings
-from provenance.datasets import check_dataset_name
+from provenance.datasets import check_new_dataset_name
 from provenance.errors import InputError
 from provenance.folder import SnapshotFolder, StagedFolder
 from provenance.ingest import Ingested, Limits, Upstream, ingest_file
@@ -96,7 +96,7 @@ def build_cmd(
     """
     with errors_to_exit():
         cfg = settings()
-        check_dataset_name(dataset)
+        check_new_dataset_name(dataset)
         schema = Schema(tuple(_split(key)), _types(types), salt_secret is not None, derived_from)
         secret = _salt_secret(salt_secret) if salt_secret is not None else None
         folders = [SnapshotFolder(d) for d in parent_dir or []]

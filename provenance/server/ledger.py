@@ -18,7 +18,7 @@ from provenance.chain.deploy import Deployment
 from provenance.chain.registry import RegistryClient
 from provenance.checkpoint import Checkpoint, LogSigner
 from provenance.config import Settings
-from provenance.datasets import check_dataset_name, dataset_id
+from provenance.datasets import check_new_dataset_name, dataset_id
 from provenance.errors import (
     ConflictError,
     FormatError,
@@ -121,7 +121,7 @@ class Ledger:
         signing_key: str | None = None,
         salt_secret: bytes | None = None,
     ) -> DatasetRow:
-        check_dataset_name(name)
+        check_new_dataset_name(name)
         if anchor_mode not in ANCHOR_MODES:
             raise InputError(f"anchor mode must be one of {ANCHOR_MODES}", code="dataset.bad-mode")
         if schema.salted and salt_secret is None:
