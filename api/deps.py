@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 
 from api.metrics import Metrics
 from provenance.config import Settings
@@ -29,3 +29,13 @@ def _metrics(request: Request) -> Metrics:
 LedgerDep = Annotated[Ledger, Depends(_ledger)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+
+# The store keeps versions and log sizes as signed 64-bit integers: a larger one is refused at
+# the door (it answered 500 from inside SQLite and reset the connection).
+MAX_STORED_INT = 2**63 - 1
+Version = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]
+FromSize = Annotated[int, Query(alias="from", ge=1, le=MAX_STORED_INT)]
+ToSize = Annotated[int, Query(ge=1, le=MAX_STORED_INT)]
+# the log's range rules (1 <= from <= to <= latest) are the ledger's, with their own code
+LogFrom = Annotated[int, Query(alias="from", le=MAX_STORED_INT)]
+LogTo = Annotated[int, Query(le=MAX_STORED_INT)]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api import views
-from api.deps import LedgerDep
+from api.deps import LedgerDep, LogFrom, LogTo
 from provenance.errors import NotFoundError
 
 router = APIRouter(tags=["anchoring"])
@@ -41,9 +41,7 @@ def latest_checkpoint(ledger: LedgerDep) -> dict[str, Any]:
 
 
 @router.get("/v1/log/consistency")
-def log_consistency(
-    ledger: LedgerDep, from_: Annotated[int, Query(alias="from")], to: Annotated[int, Query()]
-) -> dict[str, Any]:
+def log_consistency(ledger: LedgerDep, from_: LogFrom, to: LogTo) -> dict[str, Any]:
     return ledger.log_consistency(from_, to)
 
 

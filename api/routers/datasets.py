@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import uploads, views
 from api.auth import Admin, check_admin
-from api.deps import LedgerDep, MetricsDep, SettingsDep
+from api.deps import FromSize, LedgerDep, MetricsDep, SettingsDep, ToSize, Version
 from provenance.errors import InputError
 from provenance.lineage import parse_parent_names
 from provenance.records.schema import Schema
@@ -51,7 +51,7 @@ def create_dataset(body: DatasetIn, ledger: LedgerDep) -> dict[str, Any]:
 @router.get("/{name:path}/versions/{version}/proof")
 async def proof(
     name: str,
-    version: int,
+    version: Version,
     key: Annotated[str, Query(max_length=4096)],
     ledger: LedgerDep,
     metrics: MetricsDep,
@@ -66,7 +66,7 @@ async def proof(
 @router.get("/{name:path}/versions/{version}/lineage/records")
 async def record_lineage(
     name: str,
-    version: int,
+    version: Version,
     key: Annotated[str, Query(max_length=4096)],
     ledger: LedgerDep,
     depth: Annotated[int, Query(ge=1)] = 1,
@@ -94,7 +94,7 @@ async def record_lineage(
 @router.get("/{name:path}/versions/{version}/lineage")
 def snapshot_lineage(
     name: str,
-    version: int,
+    version: Version,
     ledger: LedgerDep,
     direction: Literal["up", "down"] = "up",
     depth: Annotated[int, Query(ge=1)] = 1,
@@ -105,7 +105,7 @@ def snapshot_lineage(
 
 
 @router.get("/{name:path}/versions/{version}/snapshot-proof")
-def snapshot_proof(name: str, version: int, ledger: LedgerDep) -> JSONResponse:
+def snapshot_proof(name: str, version: Version, ledger: LedgerDep) -> JSONResponse:
     """``provenance-snapshot-proof/v1``: signed manifest, log inclusion, checkpoint and anchor —
     what a holder of the data file checks it against (``provenance check``)."""
     return views.ORJSONResponse(ledger.snapshot_proof(name, version))
@@ -114,7 +114,7 @@ def snapshot_proof(name: str, version: int, ledger: LedgerDep) -> JSONResponse:
 @router.get("/{name:path}/versions/{version}/records")
 def records(
     name: str,
-    version: int,
+    version: Version,
     request: Request,
     ledger: LedgerDep,
     with_proofs: bool = False,
@@ -132,7 +132,7 @@ def records(
 
 
 @router.get("/{name:path}/versions/{version}")
-def get_version(name: str, version: int, ledger: LedgerDep) -> dict[str, Any]:
+def get_version(name: str, version: Version, ledger: LedgerDep) -> dict[str, Any]:
     info = ledger.snapshot(name, version)
     return views.version_json(info, ledger.direct_anchor_of(info))
 
@@ -145,8 +145,8 @@ def list_versions(name: str, ledger: LedgerDep) -> list[dict[str, Any]]:
 @router.get("/{name:path}/consistency")
 def consistency(
     name: str,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: FromSize,
+    to: ToSize,
     ledger: LedgerDep,
 ) -> dict[str, Any]:
     return ledger.consistency(name, from_, to)

@@ -273,7 +273,8 @@ class Ledger:
                 data,
                 verdict,
                 dataset=subject[0] if subject else None,
-                version=subject[1] if subject else None,
+                # a bundle may name any version; the store's column holds a signed 64-bit one
+                version=subject[1] if subject and subject[1] < 2**63 else None,
                 client=client,
                 offline=offline,
             )
@@ -289,11 +290,13 @@ class Ledger:
         """A verification the audit console ran in the browser, for the trail (its verdict is the
         browser's; the trail records who checked what and what they saw, and claims no more)."""
         with self.db.session() as s:
+            dataset, version = subject if subject else (None, None)
             row = self.verifications.record_digest(
                 s,
                 bundle_sha256,
                 verdict,
-                subject=subject,
+                dataset=dataset,
+                version=version,
                 client=client,
                 offline=bool(verdict.get("offline")),
             )

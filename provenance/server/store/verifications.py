@@ -30,9 +30,9 @@ class VerificationRepository:
         client: str | None,
         offline: bool,
     ) -> VerificationRow:
-        subject = (dataset, version) if dataset is not None and version is not None else None
+        digest = hashlib.sha256(bundle_bytes).digest()
         return self.record_digest(
-            s, hashlib.sha256(bundle_bytes).digest(), verdict, subject=subject, client=client, offline=offline
+            s, digest, verdict, dataset=dataset, version=version, client=client, offline=offline
         )
 
     def record_digest(
@@ -41,14 +41,15 @@ class VerificationRepository:
         bundle_sha256: bytes,
         verdict: dict[str, object],
         *,
-        subject: tuple[str, int] | None,
+        dataset: str | None,
+        version: int | None,
         client: str | None,
         offline: bool,
     ) -> VerificationRow:
         row = VerificationRow(
             bundle_sha256=bundle_sha256,
-            dataset=subject[0] if subject else None,
-            version=subject[1] if subject else None,
+            dataset=dataset,
+            version=version,
             status=str(verdict.get("status", "unusable")),
             verdict=json.dumps(verdict),
             client=client,
