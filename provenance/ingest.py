@@ -86,7 +86,7 @@ def ingest_file(
     if schema.derived_from is not None and upstream is None:
         raise InputError("a derived dataset's refs need its parents' records", code="lineage.no-parents")
     source = source_name or str(path)
-    header, chunks = open_chunks(path, fmt, schema)
+    header, chunks = open_chunks(path, fmt, schema, source)
     salt = salt_secret if schema.salted else None
     ctx = Context(source, fmt, schema, header, salt, limits.max_record_bytes, max_refs=limits.max_refs)
     if lines_and_keys_only:
@@ -156,7 +156,7 @@ def _refuse_duplicate_keys(path: Path, fmt: str, ctx: Context, key_hashes: bytes
 
 def _keys_and_lines(path: Path, fmt: str, ctx: Context, wanted: set[int]) -> dict[int, tuple[bytes, int]]:
     """Key texts and lines of the records at ``wanted`` indexes, by reading the file again."""
-    _, chunks = open_chunks(path, fmt, ctx.schema)
+    _, chunks = open_chunks(path, fmt, ctx.schema, ctx.source)
     tracking = replace(ctx, track_lines=True)
     out: dict[int, tuple[bytes, int]] = {}
     offset = 0

@@ -11,17 +11,20 @@ from provenance.records.chunks import Chunk, Context
 from provenance.records.schema import CellError, Schema, check_key_columns
 
 
-def parquet_plan(path: Path, schema: Schema) -> tuple[tuple[str, ...], Iterator[Chunk]]:
+def parquet_plan(path: Path, schema: Schema, source: str) -> tuple[tuple[str, ...], Iterator[Chunk]]:
     import pyarrow.parquet as pq  # deferred: pyarrow costs ~0.3 s to import
 
     try:
         meta = pq.ParquetFile(path).metadata
     except OSError as e:
-        raise InputError(f"cannot read file: {e}", code="input.unreadable", source=str(path)) from None
+        raise InputError(
+            f"cannot read file: {e.strerror or 'I/O error'}", code="input.unreadable", source=source
+        ) from None
     except Exception as e:  # pyarrow raises ArrowInvalid for files that are not Parquet
-        raise InputError(f"not a Parquet file: {e}", code="input.malformed", source=str(path)) from None
+        reason = str(e).replace(str(path), source)  # pyarrow may quote the file's path
+        raise InputError(f"not a Parquet file: {reason}", code="input.malformed", source=source) from None
     columns = tuple(meta.schema.names)
-    check_key_columns(columns, schema, str(path))
+    check_key_columns(columns, schema, source)
 
     def chunks() -> Iterator[Chunk]:
         row = 1

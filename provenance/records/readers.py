@@ -52,28 +52,30 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
-def open_chunks(path: Path, fmt: str, schema: Schema) -> tuple[tuple[str, ...], Iterator[Chunk]]:
-    """The header (CSV) and the chunks of a file.
+def open_chunks(
+    path: Path, fmt: str, schema: Schema, source: str | None = None
+) -> tuple[tuple[str, ...], Iterator[Chunk]]:
+    """The header (CSV) and the chunks of a file; errors name it ``source`` (an upload's name,
+    never the server's path for it) or, by default, its path.
 
     Raises:
         InputError: the file cannot be opened, the header is bad or a key column is missing.
     """
+    source = source or str(path)
     try:
         if fmt == "parquet":
-            return parquet_plan(path, schema)
+            return parquet_plan(path, schema, source)
         stream = path.open("rb")
     except OSError as e:
-        raise InputError(
-            f"cannot read file: {e.strerror}", code="input.unreadable", source=str(path)
-        ) from None
+        raise InputError(f"cannot read file: {e.strerror}", code="input.unreadable", source=source) from None
     if fmt == "csv":
-        header, rest, line = _csv_header(stream, str(path), schema)
+        header, rest, line = _csv_header(stream, source, schema)
         return header, _split(stream, rest, line, quoted=True)
     if fmt == "jsonl":
         first = stream.read(len(_BOM))
         return (), _split(stream, first.removeprefix(_BOM), 1, quoted=False)
     raise InputError(
-        f"unknown format {fmt!r} (one of {', '.join(FORMATS)})", code="input.unknown-format", source=str(path)
+        f"unknown format {fmt!r} (one of {', '.join(FORMATS)})", code="input.unknown-format", source=source
     )
 
 
