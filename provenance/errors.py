@@ -8,12 +8,25 @@ constructor so they never depend on how a caller happened to phrase them.
 from __future__ import annotations
 
 
+MAX_MESSAGE = 1000  # characters of a message; what it quotes of hostile input is cut to fit
+
+
+def quote_capped(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text``, or its start and end around a note of how much was cut."""
+    if len(text) <= limit:
+        return text
+    keep = (limit - 40) // 2
+    return f"{text[:keep]} … ({len(text) - 2 * keep} characters cut) … {text[-keep:]}"
+
+
 class ProvenanceError(Exception):
     """Root of every error this project raises on purpose."""
 
     code = "provenance.error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
+        # An error quoted hostile input back whole (a 10,000-hash path made a 700 KB answer).
+        message = quote_capped(message)
         super().__init__(message)
         self.message = message
         if code is not None:
