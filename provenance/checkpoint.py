@@ -141,7 +141,7 @@ class LogVerifier:
             raise FormatError(
                 "verifier key id or key is not valid hex/base64", code="checkpoint.bad-key"
             ) from None
-        if len(kid) != 4 or len(raw) != 33 or raw[0] != ED25519:
+        if len(kid) != 4 or len(raw) != 33 or raw[0] != ED25519 or base64.b64encode(raw).decode() != b64:
             raise FormatError(
                 "verifier key must be a 4-byte id and an Ed25519 key", code="checkpoint.bad-key"
             )
@@ -247,6 +247,10 @@ def _parse_signatures(text: str) -> list[NoteSignature]:
             blob = base64.b64decode(b64, validate=True)
         except binascii.Error:
             raise _bad("signature is not base64") from None
+        if base64.b64encode(blob).decode() != b64:
+            # the unused low bits of a last base64 digit are ignored by decoding: without this,
+            # another spelling of the same signature verified (a note is not malleable)
+            raise _bad("signature must be canonical base64")
         if len(blob) < 5:
             raise _bad("signature is shorter than a key id")
         out.append(NoteSignature(name, blob[:4], blob[4:]))

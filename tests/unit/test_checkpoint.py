@@ -159,3 +159,23 @@ def test_parse_note_keeps_multiple_signatures() -> None:
     assert text == body
     assert [s.name for s in sigs] == ["a.example", "b.example"]
     assert LogVerifier.parse(b.verifier_key()).open(note) == body
+
+
+def test_a_signature_in_non_canonical_base64_is_refused() -> None:
+    # Found by the flipped-bit property above (1 run in ~5): the last base64 digit before "="
+    # has unused low bits, and decoding ignores them, so another spelling of the signature
+    # verified.
+    signer, note = good_note()
+    head, sig_line = note.rstrip("\n").rsplit("\n", 1)
+    digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    b64 = sig_line.rsplit(" ", 1)[1]
+    stem = b64.rstrip("=")
+    last = digits.index(stem[-1])
+    assert b64.endswith("=")  # 68 bytes: two unused low bits in the last digit
+    other = stem[:-1] + digits[last ^ 1] + b64[len(stem) :]
+    forged = f"{head}\n{sig_line.rsplit(' ', 1)[0]} {other}\n"
+    import base64
+
+    assert base64.b64decode(other) == base64.b64decode(b64)
+    with pytest.raises(FormatError):
+        LogVerifier.parse(signer.verifier_key()).verify(forged)
