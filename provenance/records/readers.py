@@ -35,6 +35,9 @@ from provenance.records.schema import CellError, Schema, check_key_columns, conv
 
 _sha256 = hashlib.sha256
 FORMATS = ("csv", "jsonl", "parquet")
+# The csv module's own field limit (128 KiB) refused records the record limit (1 MiB by default,
+# the same for every format) allows; the record limit is checked on each record instead.
+csv.field_size_limit(2**31 - 1)
 CHUNK_BYTES = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 

@@ -283,3 +283,18 @@ def test_parallel_build_equals_serial(ingest, monkeypatch) -> None:  # type: ign
     bad = text + "k17,dup\n"
     e = error_of(ingest, "c.csv", bad, workers=2)
     assert (e.code, e.line) == ("input.duplicate-key", 5002)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_one_record_limit_for_every_format(ingest, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    # #11 defect 7: the csv module refused fields over 128 KiB although the record limit is 1 MiB
+    # and JSON Lines took them; the limit is the record limit, whatever the format.
+    def content(size: int) -> str:
+        if fmt == "csv":
+            return "id,v\nA," + "x" * size + "\n"
+        return json.dumps({"id": "A", "v": "x" * size}) + "\n"
+
+    built, _ = ingest(f"big.{fmt}", content(600_000))
+    assert built.size == 1
+    e = error_of(ingest, f"huge.{fmt}", content(1_100_000))
+    assert e.code == "input.record-too-large", e
