@@ -14,9 +14,13 @@ from provenance.errors import FormatError
 MAX_DOCUMENT_BYTES = 16 << 20
 
 
+MAX_INT_DIGITS = 30  # well past uint64 (20 digits); CPython refuses to convert past 4,300
+
+
 class JSONProblem(ValueError):
     """Why a text is not strict JSON. ``kind``: ``duplicate-key`` (``key`` names it),
-    ``non-finite``, ``malformed`` or ``too-deep``."""
+    ``non-finite``, ``unsafe-integer`` (``key`` is the member's path), ``malformed`` or
+    ``too-deep``."""
 
     def __init__(self, kind: str, detail: str, key: str | None = None) -> None:
         super().__init__(detail)
@@ -33,8 +37,12 @@ def exact(text: str) -> Any:
         JSONProblem: the first problem found.
     """
     try:
-        return json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_float=_finite, parse_constant=_constant
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_float=_finite,
+            parse_constant=_constant,
+            parse_int=_int,
         )
     except JSONProblem:
         raise
@@ -42,6 +50,47 @@ def exact(text: str) -> Any:
         raise JSONProblem("malformed", f"{e.msg} at character {e.colno}") from None
     except RecursionError:
         raise JSONProblem("too-deep", "JSON nested too deeply") from None
+    found = _find_long_int(value)
+    if found is not None:
+        path, digits = found
+        raise JSONProblem(
+            "unsafe-integer",
+            f"an integer of {digits} digits is outside ±(2^53-1); write it as a string",
+            key=path,
+        )
+    return value
+
+
+class _LongInt(int):
+    """A parsed integer too long to convert (its digit count kept to report it)."""
+
+    digits: int
+
+
+def _int(text: str) -> int:
+    # CPython refuses to convert more than 4,300 digits (a ValueError from deep inside json,
+    # which answered 500); any integer this long is refused anyway, so keep only its length.
+    if len(text.lstrip("-")) <= MAX_INT_DIGITS:
+        return int(text)
+    marker = _LongInt(0)
+    marker.digits = len(text.lstrip("-"))
+    return marker
+
+
+def _find_long_int(value: Any, path: str = "") -> tuple[str, int] | None:
+    if isinstance(value, _LongInt):
+        return path or "(root)", value.digits
+    if isinstance(value, dict):
+        steps: Any = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        steps = ((f"{path}[{i}]", v) for i, v in enumerate(value))  # as canonical.py names paths
+    else:
+        return None
+    for where, v in steps:
+        found = _find_long_int(v, where)
+        if found is not None:
+            return found
+    return None
 
 
 def loads(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
@@ -65,7 +114,9 @@ def loads(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
 
 
 def _describe(e: JSONProblem) -> str:
-    return f"duplicate key {e.key!r}" if e.kind == "duplicate-key" else e.detail
+    if e.kind == "duplicate-key":
+        return f"duplicate key {e.key!r}"
+    return f"{e.key}: {e.detail}" if e.kind == "unsafe-integer" else e.detail
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -88,6 +88,7 @@ _PROBLEM_CODES = {
     "non-finite": "input.non-finite-number",
     "malformed": "input.malformed",
     "too-deep": "input.too-deep",
+    "unsafe-integer": "input.unsafe-integer",
 }
 
 

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from provenance import strict_json
 from provenance.chain.deploy import Deployment
 from provenance.chain.registry import RegistryClient
 from provenance.checkpoint import Checkpoint, LogSigner
@@ -21,15 +20,12 @@ from provenance.config import Settings
 from provenance.datasets import check_new_dataset_name, dataset_id
 from provenance.errors import (
     ConflictError,
-    FormatError,
     InputError,
     NotFoundError,
     ProvenanceError,
 )
 from provenance.manifest import Domain, SignedManifest
-from provenance.proofs import bundle, collection
-from provenance.proofs.collection_verify import verify_collection
-from provenance.proofs.verify import AnchorReader, Policy, verify_bundle
+from provenance.proofs.verify import AnchorReader
 from provenance.records.schema import Schema, parse_key
 from provenance.server.intake import IngestResult, Intake
 from provenance.server.lineage import LineageQueries
@@ -50,6 +46,7 @@ from provenance.server.store.outbox import OutboxRepository
 from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
 from provenance.server.store.sources import SourceRepository
 from provenance.server.store.verifications import VerificationRepository
+from provenance.server.trail import VerificationTrail
 
 ANCHOR_MODES = ("checkpoint", "direct")
 
@@ -102,6 +99,9 @@ class Ledger:
         self.outbox = OutboxRepository(db)
         self.sources = SourceRepository(db)
         self.verifications = VerificationRepository(db)
+        self.trail = VerificationTrail(
+            settings, db, self.verifications, log_signer, chain.verifier if chain else None
+        )
         self.prover = Prover(db, self.snapshots, self.log, self.outbox, log_signer)
         self.lineage = LineageRepository(db)
         self.lineage_queries = LineageQueries(settings, db, self.snapshots, self.lineage, self.prover)
@@ -226,59 +226,11 @@ class Ledger:
         with self.db.session() as s:
             return self.outbox.for_snapshot(s, info.pk)
 
-    # --- verification ------------------------------------------------------------------------
+    # --- verification (the trail: provenance/server/trail.py) --------------------------------
 
     def verify(self, data: bytes, *, offline: bool = False, client: str | None = None) -> dict[str, Any]:
-        """Verify a bundle or a collection; the request and verdict are stored.
-
-        Raises:
-            FormatError: unusable input (recorded as such).
-        """
-        try:
-            verdict, subject = self._verdict(data, offline)
-        except FormatError as e:
-            self._record_verification(
-                data, {"status": "unusable", "error": e.to_dict()}, None, client, offline
-            )
-            raise
-        verdict["requestId"] = self._record_verification(data, verdict, subject, client, offline)
-        return verdict
-
-    def _verdict(self, data: bytes, offline: bool) -> tuple[dict[str, Any], tuple[str, int] | None]:
-        doc = strict_json.loads(data, max_bytes=self.settings.max_bundle_bytes)
-        policy = Policy(offline=offline, log_keys=(self.log_signer.verifier_key(),))
-        chain = None if offline or self.chain is None else self.chain.verifier
-        if collection.is_collection(doc):
-            parsed = collection.from_json(doc)
-            first = parsed.snapshots[parsed.records[parsed.root or 0]["snapshot"]]
-            verdict = verify_collection(parsed, policy=policy, chain=chain).to_json()
-            return verdict, (str(first["dataset"]), int(first["version"]))
-        one = bundle.from_json(doc)
-        return verify_bundle(one, policy=policy, chain=chain).to_json(), (
-            one.record.dataset,
-            one.record.version,
-        )
-
-    def _record_verification(
-        self,
-        data: bytes,
-        verdict: dict[str, Any],
-        subject: tuple[str, int] | None,
-        client: str | None,
-        offline: bool,
-    ) -> int:
-        with self.db.session() as s:
-            row = self.verifications.record(
-                s,
-                data,
-                verdict,
-                dataset=subject[0] if subject else None,
-                # a bundle may name any version; the store's column holds a signed 64-bit one
-                version=subject[1] if subject and subject[1] < 2**63 else None,
-                client=client,
-                offline=offline,
-            )
-            return row.id
+        """See :meth:`VerificationTrail.verify`."""
+        return self.trail.verify(data, offline=offline, client=client)
 
     def record_console_verification(
         self,
@@ -287,25 +239,10 @@ class Ledger:
         subject: tuple[str, int] | None,
         client: str | None,
     ) -> int:
-        """A verification the audit console ran in the browser, for the trail (its verdict is the
-        browser's; the trail records who checked what and what they saw, and claims no more)."""
-        with self.db.session() as s:
-            dataset, version = subject if subject else (None, None)
-            row = self.verifications.record_digest(
-                s,
-                bundle_sha256,
-                verdict,
-                dataset=dataset,
-                version=version,
-                client=client,
-                offline=bool(verdict.get("offline")),
-            )
-            return row.id
+        return self.trail.record_console(bundle_sha256, verdict, subject, client)
 
     def verification_trail(self, **filters: Any) -> list[VerificationRow]:
-        """See :meth:`VerificationRepository.listing`."""
-        with self.db.session() as s:
-            return self.verifications.listing(s, **filters)
+        return self.trail.listing(**filters)
 
     # --- sources -----------------------------------------------------------------------------
 
