@@ -7,7 +7,6 @@ constructor so they never depend on how a caller happened to phrase them.
 
 from __future__ import annotations
 
-
 MAX_MESSAGE = 1000  # characters of a message; what it quotes of hostile input is cut to fit
 
 
