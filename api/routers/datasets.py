@@ -173,9 +173,7 @@ async def ingest(
     upload; without one the server signs, which needs the admin token. A derived snapshot names
     its ``parents`` (``name@version,...``; their roots come from this ledger) and its transform
     (header ``Provenance-Transform``: base64 of ``{name, code, params}``, or the multipart field)."""
-    upload_dir = settings.data_dir / "uploads"
-    upload_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=upload_dir) as tmp:
+    with tempfile.TemporaryDirectory(dir=ledger.upload_folder()) as tmp:
         upload = await _receive(request, Path(tmp), settings.max_upload_bytes)
         manifest_text = upload.manifest or (
             uploads.decode_header(provenance_manifest, "Provenance-Manifest", "manifest.malformed")

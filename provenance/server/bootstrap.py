@@ -202,6 +202,7 @@ def open_service(settings: Settings) -> Service:
         chain = ChainLink(client, verifier, deployment)
         ledger = Ledger(settings, db, Domain(client.chain_id, client.address), signer, chain)
         ledger.snapshots.discard_stale()
+        ledger.upload_folder()  # and uploads left by a killed process
         pool = ledger.intake.pool = IngestPool(settings.ingest_workers)
         threading.Thread(target=pool.warm, name="warm-ingest-workers", daemon=True).start()
         worker = AnchorWorker(

@@ -9,6 +9,7 @@ different content for it is refused.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,3 +303,26 @@ class Intake:
                 )
         with self.db.session() as s:
             return self.snapshots.get(s, ds.name, signed.manifest.version)
+
+
+def discard_stale_uploads(folder: Path, older_than: float) -> int:
+    """Remove upload folders nobody has written to for ``older_than`` seconds: a process killed
+    mid-upload (kill -9) leaves its temp file behind, and nothing else would ever remove it.
+    An upload in progress writes all the time, so age is what tells a leftover (several API
+    processes share the folder: one starting must not take another's upload)."""
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than
+    removed = 0
+    for entry in folder.iterdir():
+        try:
+            newest = max([entry.stat().st_mtime, *(f.stat().st_mtime for f in entry.rglob("*"))])
+        except OSError:
+            continue  # taken by its own request meanwhile
+        if newest < cutoff:
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+    return removed

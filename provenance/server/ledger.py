@@ -27,7 +27,7 @@ from provenance.errors import (
 from provenance.manifest import Domain, SignedManifest
 from provenance.proofs.verify import AnchorReader
 from provenance.records.schema import Schema, parse_key
-from provenance.server.intake import IngestResult, Intake
+from provenance.server.intake import IngestResult, Intake, discard_stale_uploads
 from provenance.server.lineage import LineageQueries
 from provenance.server.prover import Prover
 from provenance.server.store.database import Database
@@ -162,6 +162,13 @@ class Ledger:
     def ingest(self, name: str, path: Path, **options: Any) -> IngestResult:
         """See :meth:`provenance.server.intake.Intake.ingest`."""
         return self.intake.ingest(name, path, **options)
+
+    def upload_folder(self) -> Path:
+        """Where uploads are received; leftovers of killed requests are removed first."""
+        folder = self.settings.data_dir / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        discard_stale_uploads(folder, self.settings.stale_build_seconds)
+        return folder
 
     def source_address(self, keystore: str) -> str:
         address: str = self.intake.source_address(keystore)

@@ -138,6 +138,8 @@ def test_kill9_during_ingest_leaves_no_partial_snapshot(tmp_path: Path) -> None:
     with db.connect() as c:
         building = c.execute(text("SELECT count(*) FROM snapshots WHERE state = 'building'")).scalar()
     assert building == 1  # the crash left a half-written snapshot behind ...
+    uploads = tmp_path / "data" / "uploads"
+    assert any(uploads.iterdir())  # ... and its upload's temp file (#11 defect 11)
     restarted = Server(tmp_path / "data", env, port=server.port).start()
     try:
         assert restarted.get("/v1/datasets/tm/crash/versions").json() == []  # ... which nobody ever sees
@@ -146,6 +148,7 @@ def test_kill9_during_ingest_leaves_no_partial_snapshot(tmp_path: Path) -> None:
         r = restarted.post("/v1/datasets/tm/crash/versions?format=csv", headers=ADMIN, content=big_csv(1000))
         assert r.status_code == 201, r.text
         assert r.json()["version"] == 1
+        assert list(uploads.iterdir()) == []  # the stale upload went with the stale snapshot
         with db.connect() as c:
             assert c.execute(text("SELECT count(*) FROM snapshots WHERE state = 'building'")).scalar() == 0
             assert c.execute(CRASH_RECORDS).scalar() == -(-1000 // BLOCK)  # 1,000 records, BLOCK a row
