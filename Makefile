@@ -9,7 +9,7 @@ export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
 .PHONY: setup run demo demo-pipeline bench-lineage bench-check test test-fast lint typecheck bench bench-service clean compile gas slither
 
-setup: $(STAMP) node_modules/.installed
+setup: $(STAMP) node_modules/.installed api/static/audit/app.js
 
 $(STAMP): pyproject.toml setup.py provenance/_sha256.c
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml setup.py provenance/_sha256.c
 node_modules/.installed: $(wildcard package.json package-lock.json)
 	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
 	mkdir -p node_modules && touch $@
+
+# The audit console: web/ bundled by esbuild (from node_modules; nothing fetched at run time).
+api/static/audit/app.js: node_modules/.installed scripts/build_web.mjs web/audit.html $(shell find web/src -type f 2>/dev/null)
+	node scripts/build_web.mjs
 
 # The ledger on embedded defaults: SQLite and a managed anvil node, state under .data/.
 export PROVENANCE_DATA_DIR ?= $(CURDIR)/.data
@@ -36,6 +40,7 @@ demo: setup
 	$(BIN)/python scripts/demo.py
 
 test: setup
+	scripts/ensure_chromium.sh
 	$(BIN)/ruff check provenance api tests scripts
 	$(BIN)/mypy
 	npx --no-install solhint 'contracts/**/*.sol'

@@ -205,3 +205,31 @@ def test_the_watch_warns_when_the_log_was_rewritten(console: Console, server: Se
     console.open()
     assert console.page.get_attribute("#watch", "data-state") == "rewritten"
     assert "rewritten" in console.page.text_content("#watch")
+
+
+def test_browse_datasets_versions_checkpoints_sources_and_the_log(console: Console, server: Server) -> None:
+    console.open("?dataset=web/prices&version=1&key=BTC,2026-11-27")  # recorded in the log
+    page = console.page
+    page.click("nav a[data-tab=datasets]")
+    page.wait_for_selector("#datasets table")
+    page.click("#datasets a:text-is('web/prices')")
+    page.wait_for_selector("#versions table")
+    row = page.eval_on_selector_all(
+        "#versions tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )[1]
+    assert row[0] == "1" and row[1] == "3" and row[3] in ("mined", "confirmed") and row[4].startswith("0x")
+    assert int(row[6]) >= 1  # confirmations, counted from the chain's head read in the browser
+    page.click("nav a[data-tab=checkpoints]")
+    page.wait_for_selector("#checkpoints table")
+    assert page.locator("#checkpoints tr").count() >= 2
+    page.click("nav a[data-tab=sources]")
+    page.wait_for_selector("#sources table")
+    assert "active" in page.text_content("#sources")
+    page.click("nav a[data-tab=trail]")
+    page.wait_for_selector("#trail table")
+    first = page.eval_on_selector_all(
+        "#trail tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )[1]
+    assert first[1] == "web/prices" and first[3] == "valid"
+    trail = server.get("/v1/verifications?dataset=web/prices").json()
+    assert any(v["status"] == "valid" and v["checks"] for v in trail)
