@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     log_origin: str = "provenance.local/ledger"
     checkpoint_every: int = Field(default=16, ge=1)  # log entries
     checkpoint_interval: float = Field(default=5.0, gt=0)  # seconds
+    # The audit trail is itself a dataset, snapshotted (all verifications so far) and anchored
+    # this often when it grew; signed with this server keystore.
+    audit_snapshot_interval: float = Field(default=3600.0, gt=0)  # seconds
+    audit_signing_key: str = "dev-source"
     worker_poll: float = Field(default=0.5, gt=0)
     run_worker: bool = True
     stale_build_seconds: float = Field(default=15.0, gt=0)  # a building snapshot without heartbeat

@@ -213,6 +213,7 @@ def open_service(settings: Settings) -> Service:
             checkpoint_interval=settings.checkpoint_interval,
             confirmations=settings.confirmations,
             deploy_block=deployment.deploy_block,
+            audit_interval=settings.audit_snapshot_interval,
         )
         service = Service(settings, db, backend, client, account, deployment, ledger, worker, notes)
         if settings.environment == "development" and settings.bootstrap:

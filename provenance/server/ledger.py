@@ -46,7 +46,7 @@ from provenance.server.store.outbox import OutboxRepository
 from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
 from provenance.server.store.sources import SourceRepository
 from provenance.server.store.verifications import VerificationRepository
-from provenance.server.trail import VerificationTrail
+from provenance.server.trail import AUDIT_DATASET, AUDIT_SCHEMA, VerificationTrail
 
 ANCHOR_MODES = ("checkpoint", "direct")
 
@@ -250,6 +250,16 @@ class Ledger:
 
     def verification_trail(self, **filters: Any) -> list[VerificationRow]:
         return self.trail.listing(**filters)
+
+    def snapshot_audit_trail(self) -> IngestResult | None:
+        """The trail as the dataset ``ledger/audit/verifications``: a new version, signed and
+        anchored like any other, when verifications were recorded since the latest one."""
+        if AUDIT_DATASET not in {d.name for d in self.datasets()}:
+            self.create_dataset(AUDIT_DATASET, AUDIT_SCHEMA, signing_key=self.settings.audit_signing_key)
+        versions = self.versions(AUDIT_DATASET)
+        latest = max(versions, key=lambda v: v.version).size if versions else 0
+        result: IngestResult | None = self.trail.snapshot(latest, lambda p: self.ingest(AUDIT_DATASET, p))
+        return result
 
     # --- sources -----------------------------------------------------------------------------
 

@@ -3,6 +3,10 @@ an auditor's console reached in the browser, listed for anyone to read."""
 
 from __future__ import annotations
 
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from provenance import strict_json
@@ -12,9 +16,32 @@ from provenance.errors import FormatError
 from provenance.proofs import bundle, collection
 from provenance.proofs.collection_verify import verify_collection
 from provenance.proofs.verify import AnchorReader, Policy, verify_bundle
+from provenance.records.schema import Schema
 from provenance.server.store.database import Database
 from provenance.server.store.models import VerificationRow
 from provenance.server.store.verifications import VerificationRepository
+
+AUDIT_DATASET = "ledger/audit/verifications"
+AUDIT_SCHEMA = Schema(("id",), {"id": "integer", "version": "integer", "offline": "boolean"})
+
+
+def trail_record(row: VerificationRow) -> dict[str, Any]:
+    """One verification as a record of the audit dataset: what was checked, by whom, the verdict
+    per check. A row never changes, so every version extends the one before."""
+    verdict = json.loads(row.verdict)
+    checks = verdict.get("checks") or [c for s in verdict.get("snapshots", []) for c in s.get("checks", [])]
+    return {
+        "id": row.id,
+        "time": row.created_at.isoformat(),
+        "bundleSha256": "0x" + bytes(row.bundle_sha256).hex(),
+        "dataset": row.dataset,
+        "version": row.version,
+        "status": row.status,
+        "by": verdict.get("by", "service"),
+        "client": row.client,
+        "offline": row.is_offline,
+        "checks": [{k: str(c.get(k, "")) for k in ("check", "status", "reason")} for c in checks],
+    }
 
 
 class VerificationTrail:
@@ -107,3 +134,22 @@ class VerificationTrail:
         """See :meth:`VerificationRepository.listing`."""
         with self.db.session() as s:
             return self.verifications.listing(s, **filters)
+
+    def write_audit_file(self, folder: Path, after_snapshot_of: int) -> Path | None:
+        """Every verification so far as JSON Lines, in id order, or None when none came after
+        the last snapshot's ``after_snapshot_of`` records."""
+        with self.db.session() as s:
+            rows = self.verifications.listing(s, limit=10**9)
+        if len(rows) <= after_snapshot_of:
+            return None
+        path = folder / "verifications.jsonl"
+        with path.open("w") as f:
+            for row in rows:
+                f.write(json.dumps(trail_record(row), sort_keys=True) + "\n")
+        return path
+
+    def snapshot(self, latest_size: int, ingest: Callable[[Path], Any]) -> Any:
+        """A new version of the audit dataset when the trail grew since its latest version."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = self.write_audit_file(Path(tmp), latest_size)
+            return None if path is None else ingest(path)

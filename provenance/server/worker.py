@@ -58,8 +58,11 @@ class AnchorWorker:
         checkpoint_interval: float = 10.0,
         confirmations: int = 1,
         deploy_block: int = 0,
+        audit_interval: float = 3600.0,
     ) -> None:
         self.ledger = ledger
+        self.audit_interval = audit_interval
+        self._audit_at = time.monotonic()
         self.client = client
         self.account = account
         self.checkpoint_every = checkpoint_every
@@ -78,7 +81,7 @@ class AnchorWorker:
     def step(self) -> None:
         """One pass; never raises (errors are counted, logged and retried next time)."""
         self.stats.steps += 1
-        for action in (self.sync_sources, self.maybe_checkpoint, self.drain):
+        for action in (self.sync_sources, self.maybe_snapshot_audit, self.maybe_checkpoint, self.drain):
             try:
                 action()
             except RpcUnavailable as e:
@@ -94,6 +97,14 @@ class AnchorWorker:
         self.stats.errors += 1
         self.stats.last_error = text
         log.warning("%s", text)
+
+    def maybe_snapshot_audit(self) -> None:
+        """The audit trail as a signed, anchored dataset, every ``audit_interval`` seconds when it
+        grew (before the checkpoint, so its new version is in the same one)."""
+        if time.monotonic() - self._audit_at < self.audit_interval:
+            return
+        self._audit_at = time.monotonic()
+        self.ledger.snapshot_audit_trail()
 
     # --- sources -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import io
 
 from fastapi.testclient import TestClient
 
-from provenance.server.bootstrap import SAMPLE_DATASET
+from provenance.server.bootstrap import SAMPLE_DATASET, Service
 from tests.integration.api.test_routers import PROOF, problem
 
 
@@ -45,3 +45,45 @@ def test_a_console_verdict_is_checked_at_the_door(client: TestClient) -> None:
     many = [{"check": "c", "status": "valid"}] * 65
     problem(client.post("/v1/verifications", json={**good, "checks": many}), 422, "request.invalid")
     problem(client.get("/v1/verifications", params={"limit": 0}), 422, "request.invalid")
+
+
+def test_the_trail_is_itself_an_anchored_dataset_that_only_grows(
+    client: TestClient, service: Service
+) -> None:
+    from provenance.merkle import verify_consistency
+    from provenance.server.trail import AUDIT_DATASET
+
+    def verify_one() -> None:
+        bundle = client.get(PROOF, params={"key": "BTC,2026-11-27"}).json()["bundle"]
+        assert client.post("/v1/verify?offline=true", json=bundle).status_code == 200
+
+    verify_one()
+    service.worker.audit_interval = 0  # the worker snapshots the trail on its next step
+    service.worker.step()
+    versions = client.get(f"/v1/datasets/{AUDIT_DATASET}/versions").json()
+    assert versions, "the worker made no audit snapshot"
+    first = max(versions, key=lambda v: v["version"])
+    trail = client.get("/v1/verifications", params={"limit": 10_000}).json()
+    assert first["size"] == len(trail)
+    assert service.ledger.snapshot_audit_trail() is None  # nothing new: no new version
+    verify_one()
+    service.worker.step()
+    second = max(client.get(f"/v1/datasets/{AUDIT_DATASET}/versions").json(), key=lambda v: v["version"])
+    assert second["version"] == first["version"] + 1 and second["size"] == first["size"] + 1
+    proof = client.get(
+        f"/v1/datasets/{AUDIT_DATASET}/consistency",
+        params={"from": first["version"], "to": second["version"]},
+    ).json()
+    verify_consistency(
+        first["size"],
+        second["size"],
+        bytes.fromhex(first["root"][2:]),
+        bytes.fromhex(second["root"][2:]),
+        [bytes.fromhex(h[2:]) for h in proof["proof"]],
+    )  # nobody changed an earlier auditor's record: the new version only appended
+    last = trail[-1]
+    record = client.get(
+        f"/v1/datasets/{AUDIT_DATASET}/versions/{second['version']}/proof", params={"key": str(last["id"])}
+    ).json()["bundle"]["record"]["entry"]["record"]
+    assert (record["bundleSha256"], record["status"]) == (last["bundleSha256"], last["status"])
+    service.worker.audit_interval = 3600.0
