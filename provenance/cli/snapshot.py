@@ -32,9 +32,10 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _types(text: str) -> dict[str, str]:
+def _types(texts: list[str]) -> dict[str, str]:
+    """``--types`` may be given several times (it kept only the last) and lists several each."""
     out: dict[str, str] = {}
-    for item in _split(text):
+    for item in (i for text in texts for i in _split(text)):
         name, sep, kind = item.partition("=")
         if not sep:
             raise InputError(f"--types item {item!r} must be column=type", code="input.bad-option")
@@ -72,7 +73,9 @@ def build_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="New directory for the snapshot")],
     fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet")] = None,
     version: Annotated[int, typer.Option(help="Dataset version (starts at 1)")] = 1,
-    types: Annotated[str, typer.Option(help="Column types: col=integer,col2=number,...")] = "",
+    types: Annotated[
+        list[str] | None, typer.Option(help="Column types: col=integer,... (repeatable)")
+    ] = None,
     salt_secret: Annotated[Path | None, typer.Option(help="Salt records with this secret file")] = None,
     parent: Annotated[list[str] | None, typer.Option(help="Upstream snapshot name@version:0xroot")] = None,
     parent_dir: Annotated[
@@ -90,14 +93,13 @@ def build_cmd(
     created_at: Annotated[int | None, typer.Option(help="Unix time (default: now)")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores)")] = None,
 ) -> None:
-    """Canonicalise FILE, build its Merkle tree and write the snapshot to --out.
-
-    The last line printed is the root as 64 hex characters.
-    """
+    """Canonicalise FILE, build its Merkle tree and write the snapshot to --out. The last line
+    printed is the root as 64 hex characters."""
     with errors_to_exit():
         cfg = settings()
         check_new_dataset_name(dataset)
-        schema = Schema(tuple(_split(key)), _types(types), salt_secret is not None, derived_from)
+        columns = _types(types or [])
+        schema = Schema(tuple(_split(key)), columns, salt_secret is not None, derived_from).normal()
         secret = _salt_secret(salt_secret) if salt_secret is not None else None
         folders = [SnapshotFolder(d) for d in parent_dir or []]
         parents = tuple(parse_parent_spec(p) for p in parent or []) + tuple(_parent_of(f) for f in folders)

@@ -54,6 +54,13 @@ class Schema:
             if self.columns.get(col) == "json":
                 raise FormatError(f"key column {col!r} cannot be of type json", code="schema.invalid")
 
+    def normal(self) -> Schema:
+        """The one normal form: "string" is every column's default type, so it is not written
+        (an HTTP-created schema with {"id": "string"} and the CLI's without it hashed apart).
+        Applied where schemas are made; parsing keeps what was signed, so old manifests verify."""
+        columns = {c: t for c, t in self.columns.items() if t != "string"}
+        return Schema(self.key, columns, self.salted, self.derived_from)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "format": SCHEMA_FORMAT,

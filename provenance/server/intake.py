@@ -261,7 +261,7 @@ class Intake:
                 ("version", m.version == version),
                 ("root", m.root == built.root),
                 ("size", m.size == built.size),
-                ("schema", m.schema_hash == schema.hash()),
+                ("schema", m.schema.normal().hash() == schema.normal().hash()),
             ]
             if not ok
         ]

@@ -122,6 +122,7 @@ class Ledger:
         salt_secret: bytes | None = None,
     ) -> DatasetRow:
         check_new_dataset_name(name)
+        schema = schema.normal()
         if anchor_mode not in ANCHOR_MODES:
             raise InputError(f"anchor mode must be one of {ANCHOR_MODES}", code="dataset.bad-mode")
         if schema.salted and salt_secret is None:

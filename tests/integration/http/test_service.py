@@ -333,3 +333,39 @@ def test_the_demo_pipeline_publishes_and_its_lineage_verifies(server: Server, tm
     again = subprocess.run(verify, capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "verdict: valid" in again.stdout
+
+
+def test_one_schema_normal_form_for_http_and_cli(server: Server, tmp_path: Path) -> None:
+    """#11 defect 6: a dataset created over HTTP with explicit string columns refused a manifest
+    that `snapshot build --types id=string --types v=number` signed (the CLI kept only the last
+    --types, and an explicit "string" hashed differently from the default)."""
+    env = {
+        **os.environ,
+        "PROVENANCE_DATA_DIR": str(tmp_path / "cli"),
+        "PROVENANCE_KEY_PASSWORD": "cli-password-1",
+    }
+
+    def run(*args: str) -> str:
+        return subprocess.run([str(EXE), *args], env=env, capture_output=True, text=True, check=True).stdout
+
+    deployment = server.get("/v1/deployment").json()
+    address = run("keys", "new", "--name", "nf").split()[3]
+    assert (
+        server.post("/v1/sources", headers=ADMIN, json={"address": address, "name": "nf"}).status_code == 201
+    )
+    spec = {"name": "tm/normal-form", "key": ["id"], "columns": {"id": "string", "v": "number"}}
+    created = server.post("/v1/datasets", headers=ADMIN, json=spec)
+    assert created.status_code == 201 and created.json()["schema"]["columns"] == {"v": "number"}
+    data = tmp_path / "d.csv"
+    data.write_text("id,v\na,1.5\nb,2\n")
+    snap = tmp_path / "snap"
+    run("snapshot", "build", str(data), "--dataset", "tm/normal-form", "--key", "id",
+        "--types", "id=string", "--types", "v=number", "--out", str(snap))  # fmt: skip
+    key = str(tmp_path / "cli" / "keys" / "nf.json")
+    run("snapshot", "sign", str(snap), "--source-key", key, "--chain-id", str(deployment["chainId"]),
+        "--registry", deployment["address"])  # fmt: skip
+    manifest = (snap / "signed-manifest.json").read_text()
+    assert json.loads(manifest)["manifest"]["schema"]["columns"] == {"v": "number"}
+    files = {"file": ("d.csv", data.read_bytes(), "text/csv"), "manifest": (None, manifest)}
+    r = server.post("/v1/datasets/tm/normal-form/versions", files=files)
+    assert r.status_code == 201, r.text
