@@ -1,0 +1,56 @@
+// provenance/proofs/verdict.py: one check per link of a proof, each with a stable reason code.
+
+export const CHECKS = [
+  "leaf",
+  "inclusion",
+  "signature",
+  "source-status",
+  "log-inclusion",
+  "checkpoint-signature",
+  "anchor",
+  "confirmations",
+  "lineage",
+];
+
+export const SNAPSHOT_CHECKS = [
+  "signature",
+  "source-status",
+  "log-inclusion",
+  "checkpoint-signature",
+  "anchor",
+  "confirmations",
+];
+
+export const VALID = "valid";
+export const INVALID = "invalid";
+export const ABSENT = "absent";
+export const PENDING = "pending";
+export const SKIPPED = "skipped";
+export const NOT_APPLICABLE = "not-applicable";
+
+/** A check as Check.to_json() writes it. */
+export const check = (name, status, reason = "", detail = "") => ({ check: name, status, reason, detail });
+export const valid = (name, detail = "") => check(name, VALID, "", detail);
+export const invalid = (name, reason, detail) => check(name, INVALID, reason, detail);
+
+function passing(offline) {
+  return offline ? [VALID, NOT_APPLICABLE, SKIPPED, ABSENT] : [VALID, NOT_APPLICABLE, SKIPPED];
+}
+
+/** Verdict.status: invalid when a check failed, valid when every one passed, else incomplete. */
+export function verdictStatus(checks, offline) {
+  if (checks.some((c) => c.status === INVALID)) return "invalid";
+  const ok = passing(offline);
+  return checks.every((c) => ok.includes(c.status)) ? "valid" : "incomplete";
+}
+
+/** Verdict.to_json(). */
+export function verdict(checks, upstream = [], offline = false) {
+  return { status: verdictStatus(checks, offline), offline, checks, upstream };
+}
+
+/** The checks of a verdict that are not passing (Verdict.failed). */
+export function failed(v) {
+  const ok = passing(v.offline);
+  return v.checks.filter((c) => !ok.includes(c.status));
+}
