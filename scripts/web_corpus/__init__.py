@@ -1,0 +1,1 @@
+"""The tamperings and signed variants of the browser verifier's differential corpus."""
