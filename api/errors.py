@@ -47,6 +47,10 @@ STATUS_BY_CLASS: list[tuple[type[ProvenanceError], int]] = [
 ]
 
 
+# Refusals that a retry a moment later may not meet: their problem says when (seconds).
+RETRY_AFTER = {"snapshot.in-progress": 1, "api.unreachable": 5, "chain.rpc-unavailable": 5}
+
+
 def status_of(error: ProvenanceError) -> int:
     for cls, status in STATUS_BY_CLASS:
         if isinstance(error, cls):
@@ -70,7 +74,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ProvenanceError)
     async def _provenance(_: Request, e: ProvenanceError) -> JSONResponse:
         extra = {k: v for k, v in e.to_dict().items() if k not in ("code", "message")}
-        return problem(status_of(e), e.code, e.message, **extra)
+        response = problem(status_of(e), e.code, e.message, **extra)
+        if e.code in RETRY_AFTER:
+            response.headers["Retry-After"] = str(RETRY_AFTER[e.code])
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, e: RequestValidationError) -> JSONResponse:

@@ -114,7 +114,14 @@ class Intake:
                 f"version {version} would skip versions; the next is {latest + 1}",
                 code="snapshot.version-gap",
             )
-        pk = self.snapshots.begin(ds.id, version)
+        try:
+            pk = self.snapshots.begin(ds.id, version)
+        except ConflictError as e:
+            if e.code != "snapshot.in-progress" or not self._wait_until_built(ds.id, version):
+                raise
+            # The same upload sent twice at once: the second gets the version the first made
+            # (or a conflict naming the difference), as it would have a moment later.
+            return self._reupload(ds, schema, path, version, fmt, limits)
         try:
             writer = RecordWriter(self.db, pk)
             built = self._read(ds, schema, path, writer, fmt, limits, upstream)
@@ -240,6 +247,17 @@ class Intake:
                 info = self.snapshots.get(s, p.dataset, p.version)
                 out[(p.dataset, p.version)] = self.snapshots.keyed_leaves(s, info.pk)
         return out
+
+    def _wait_until_built(self, dataset_pk: int, version: int) -> bool:
+        """Wait for a concurrent ingest of ``version`` to complete; False if it did not finish
+        (or vanished) within the time after which it would count as stale."""
+        deadline = time.monotonic() + self.settings.stale_build_seconds
+        while time.monotonic() < deadline:
+            with self.db.session() as s:
+                if self.snapshots.latest_version(s, dataset_pk) >= version:
+                    return True
+            time.sleep(0.05)
+        return False
 
     def _source_key(self, name: str) -> bytes:
         if name not in self._source_keys:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from provenance.errors import ConflictError, NotFoundError
@@ -91,12 +92,15 @@ class SnapshotRepository:
 
     def begin(self, dataset_pk: int, version: int) -> int:
         """A ``building`` snapshot row; refuses a version being built or already complete."""
+        try:
+            return self._begin(dataset_pk, version)
+        except IntegrityError:  # another upload of it inserted its row between our look and insert
+            raise ConflictError(f"version {version} is being ingested", code="snapshot.in-progress") from None
+
+    def _begin(self, dataset_pk: int, version: int) -> int:
         with self.db.session() as s:
-            existing = s.scalar(
-                select(SnapshotRow).where(
-                    SnapshotRow.dataset_pk == dataset_pk, SnapshotRow.version == version
-                )
-            )
+            where = (SnapshotRow.dataset_pk == dataset_pk, SnapshotRow.version == version)
+            existing = s.scalar(select(SnapshotRow).where(*where))
             if existing is not None:
                 if existing.state == "complete":
                     raise ConflictError(f"version {version} already exists", code="snapshot.exists")
