@@ -114,13 +114,8 @@ class Intake:
                 f"version {version} would skip versions; the next is {latest + 1}",
                 code="snapshot.version-gap",
             )
-        try:
-            pk = self.snapshots.begin(ds.id, version)
-        except ConflictError as e:
-            if e.code != "snapshot.in-progress" or not self._wait_until_built(ds.id, version):
-                raise
-            # The same upload sent twice at once: the second gets the version the first made
-            # (or a conflict naming the difference), as it would have a moment later.
+        pk = self._begin(ds.id, version)
+        if pk is None:  # the same upload at once: answered as a re-upload a moment later would be
             return self._reupload(ds, schema, path, version, fmt, limits)
         try:
             writer = RecordWriter(self.db, pk)
@@ -247,6 +242,15 @@ class Intake:
                 info = self.snapshots.get(s, p.dataset, p.version)
                 out[(p.dataset, p.version)] = self.snapshots.keyed_leaves(s, info.pk)
         return out
+
+    def _begin(self, dataset_pk: int, version: int) -> int | None:
+        """A building row for ``version``, or None once a concurrent ingest of it has finished."""
+        try:
+            return self.snapshots.begin(dataset_pk, version)
+        except ConflictError as e:
+            if e.code != "snapshot.in-progress" or not self._wait_until_built(dataset_pk, version):
+                raise
+            return None
 
     def _wait_until_built(self, dataset_pk: int, version: int) -> bool:
         """Wait for a concurrent ingest of ``version`` to complete; False if it did not finish
