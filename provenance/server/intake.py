@@ -114,8 +114,7 @@ class Intake:
                 f"version {version} would skip versions; the next is {latest + 1}",
                 code="snapshot.version-gap",
             )
-        pk = self._begin(ds.id, version)
-        if pk is None:  # the same upload at once: answered as a re-upload a moment later would be
+        if (pk := self._begin(ds.id, version)) is None:  # the same upload at once: as a re-upload
             return self._reupload(ds, schema, path, version, fmt, limits)
         try:
             writer = RecordWriter(self.db, pk)
