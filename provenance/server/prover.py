@@ -15,7 +15,7 @@ import orjson
 
 from provenance import merkle, merkle_levels
 from provenance.checkpoint import LogSigner
-from provenance.errors import ConflictError, InputError, NotFoundError
+from provenance.errors import ConflictError, InputError, NotFoundError, ProvenanceError, StorageError
 from provenance.lineage import walk
 from provenance.merkle import MerkleTree
 from provenance.proofs import bundle, collection, snapshot
@@ -64,20 +64,33 @@ class Prover:
 
     def records(self, name: str, version: int) -> Iterator[bytes]:
         """Every leaf input of the version in leaf order, one per line: exactly the bytes each
-        leaf hash is taken of, so a reader recomputes the signed root from the stream alone."""
+        leaf hash is taken of, so a reader recomputes the signed root from the stream alone.
+        The stored records are checked against the signed root before the first byte."""
         info, _ = self._snapshot(name, version)
-        for page in self.snapshots.entry_pages(info.pk):
-            yield b"".join(e + b"\n" for e in page)
+        self._checked_levels(info)
+        return (b"".join(e + b"\n" for e in page) for page in self.snapshots.entry_pages(info.pk))
 
     def records_with_proofs(self, name: str, version: int) -> Iterator[bytes]:
         """The version as a JSON Lines ``provenance-proofs/v1`` collection: the snapshot proof in
-        the header line, then each record with its inclusion path, in leaf order."""
+        the header line, then each record with its inclusion path, in leaf order (checked
+        against the signed root before the first byte)."""
         info, _ = self._snapshot(name, version)
+        levels = self._checked_levels(info)
+        header = collection.jsonl_header([self.snapshot_proof(name, version)], info.size)
+        return self._proof_lines(info, levels, self._schema(name), orjson.dumps(header))
+
+    def _checked_levels(self, info: SnapshotInfo) -> list[bytes]:
         hashes = b"".join(merkle.leaf_hashes(page) for page in self.snapshots.entry_pages(info.pk))
         levels = merkle.build_levels(hashes, threads=2)
-        yield orjson.dumps(collection.jsonl_header([self.snapshot_proof(name, version)], info.size)) + b"\n"
+        if len(hashes) // 32 != info.size or (levels[-1] if levels else merkle.EMPTY_ROOT) != info.root:
+            raise corrupt(f"the stored records of {info.dataset} v{info.version}")
+        return levels
+
+    def _proof_lines(
+        self, info: SnapshotInfo, levels: list[bytes], schema: Schema, header: bytes
+    ) -> Iterator[bytes]:
+        yield header + b"\n"
         index = 0
-        schema = self._schema(name)
         for page in self.snapshots.entry_pages(info.pk):
             paths = merkle_levels.inclusion_paths(levels, index, index + len(page))
             yield b"".join(
@@ -141,6 +154,11 @@ class Prover:
             shared[(name, version)] = (info, self._manifest_json(info), self._anchor_material(info, mode))
         info, manifest, (log, anchor, _) = shared[(name, version)]
         index, entry = self.snapshots.find_record(info.pk, key)
+        path = self.snapshots.tree(info.pk, info.size).inclusion_proof(index)
+        try:  # never hand out a proof that does not hold: ~log n hashes, against the signed root
+            merkle.verify_inclusion(merkle.hash_leaf(entry), index, info.size, path, info.root)
+        except ProvenanceError:
+            raise corrupt(f"record {key.decode()} of {name} v{version}") from None
         return bundle.assemble(
             dataset=name,
             version=version,
@@ -148,7 +166,7 @@ class Prover:
             leaf_input=entry,
             leaf_index=index,
             tree_size=info.size,
-            path=self.snapshots.tree(info.pk, info.size).inclusion_proof(index),
+            path=path,
             signed_manifest=manifest,
             log=log,
             anchor=anchor,
@@ -264,6 +282,14 @@ class Prover:
             "to": {"version": new, "size": b.size, "root": "0x" + b.root.hex()},
             "proof": ["0x" + h.hex() for h in proof],
         }
+
+
+def corrupt(what: str) -> StorageError:
+    return StorageError(
+        f"the store is corrupt: {what} does not verify against the signed root; nothing was served "
+        "(run `provenance fsck`)",
+        code="storage.corrupt",
+    )
 
 
 def _direct_anchor(row: AnchorRow | None) -> AnchorMaterial:
