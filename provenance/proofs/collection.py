@@ -22,6 +22,7 @@ import orjson
 from provenance.errors import FormatError
 from provenance.proofs import snapshot
 from provenance.proofs.bundle import BUNDLE_FORMAT
+from provenance.records.canonical import CanonicalError, key_text
 from provenance.strict_json import MAX_DOCUMENT_BYTES, loads
 
 COLLECTION_FORMAT = "provenance-proofs/v1"
@@ -67,16 +68,37 @@ def from_json(doc: Any) -> Collection:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise FormatError(f"collection invalid at {where}: {error.message}", code="collection.malformed")
     snapshots, records = doc["snapshots"], doc["records"]
+    for i, snap in enumerate(snapshots):
+        if not isinstance(snap["manifest"], dict) or not isinstance(snap["manifest"].get("manifest"), dict):
+            raise FormatError(f"snapshot {i} has no manifest object", code="collection.malformed")
     for i, r in enumerate(records):
-        if r["snapshot"] >= len(snapshots):
-            raise FormatError(
-                f"record {i} points at snapshot {r['snapshot']}, of {len(snapshots)}",
-                code="collection.malformed",
-            )
+        _check_record(i, r, len(snapshots))
     root = doc.get("root")
-    if root is not None and root >= len(records):
+    if root is not None and (type(root) is not int or root >= len(records)):
         raise FormatError(f"root {root} is not a record of the collection", code="collection.malformed")
     return Collection(tuple(snapshots), tuple(records), root, bool(doc.get("truncated", False)), doc)
+
+
+def _check_record(i: int, r: dict[str, Any], snapshots: int) -> None:
+    """What verification indexes by or hashes: refused here, so a verdict never crashes on it
+    (JSON Schema's "integer" takes 0.0, and a key must have an RFC 8785 form to be looked up)."""
+    if type(r["snapshot"]) is not int or r["snapshot"] >= snapshots:
+        raise FormatError(
+            f"record {i} points at snapshot {r['snapshot']}, of {snapshots}", code="collection.malformed"
+        )
+    refs = r["entry"].get("derived_from")
+    keys = (
+        [r["key"], *(ref["key"] for ref in refs if isinstance(ref, dict) and "key" in ref)]
+        if isinstance(refs, list)
+        else [r["key"]]
+    )
+    for key in keys:
+        try:
+            key_text(list(key) if isinstance(key, list) else [key])
+        except CanonicalError as e:
+            raise FormatError(
+                f"record {i}: a key has no RFC 8785 form: {e}", code="collection.malformed"
+            ) from None
 
 
 def cut_out(collection: Collection, index: int) -> dict[str, Any]:

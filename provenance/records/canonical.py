@@ -88,6 +88,17 @@ def _check_depth(value: Any) -> None:
 
 def _reference(value: Any) -> bytes:
     _check_depth(value)
+    # RFC 8785 writes 1e16 as 10000000000000000 (exponents only from 1e21), which reads back as an
+    # integer beyond 2^53 that canonical() refuses: such a record was accepted and its proof
+    # could never verify.
+    path, bad = _find(value, lambda v: type(v) is float and v.is_integer() and SAFE_INT < abs(v) < 1e21)
+    if path or bad is not None:
+        raise CanonicalError(
+            f"number {bad!r} is integral beyond ±(2^53-1) (its RFC 8785 form is such an integer); "
+            "write it as a string",
+            "input.unsafe-integer",
+            path,
+        )
     try:
         return rfc8785.dumps(value)
     except rfc8785.FloatDomainError:

@@ -48,7 +48,9 @@ def big_numbers(doc: Doc) -> Iterator[tuple[str, Doc]]:
 # escapes, and member names whose UTF-16 order is not their code point order.
 EXOTIC: list[dict[str, Any]] = [
     {"id": "floats", "a": 1e21, "b": 1e-7, "c": 5e-324, "d": 0.1, "e": 123456789.125, "f": -0.0},
-    {"id": "integral", "a": 1.0, "b": 1e16, "c": 2**53 - 1, "d": -(2**53 - 1), "e": 0, "f": 100.0},
+    # 1e16 is refused at ingest now (its RFC 8785 form reads back as an unsafe integer); 1e21 is
+    # written with an exponent and reads back as a float.
+    {"id": "integral", "a": 1.0, "b": 1e15, "c": 2**53 - 1, "d": -(2**53 - 1), "e": 0, "f": 100.0, "g": 1e21},
     {"id": "strings", "a": "\u0000\u001f\u007f", "b": "\u2028\u2029", "c": 'q"b\\s/', "d": "\U0001f600é"},
     {"id": "names", "\uffff": 1, "\U0001f600": 2, "é": 3, "a": 4, "__proto__": 5, "toJSON": {"x": 6}},
     {

@@ -9,7 +9,7 @@
 import canonicalize from "canonicalize";
 
 import { CanonicalError, PyError } from "./errors.js";
-import { isDict } from "./py.js";
+import { PyFloat, isDict } from "./py.js";
 
 const MAX_DEPTH = 64;
 
@@ -22,6 +22,10 @@ export function canonical(value) {
     if (depth > MAX_DEPTH)
       throw new CanonicalError(`nested deeper than ${MAX_DEPTH} levels`, "input.too-deep");
     if (typeof item === "bigint") unsafe = true;
+    // canonical.py: RFC 8785 writes 1e16 as an integer beyond 2^53, which reads back unsafe
+    else if (item instanceof PyFloat && Number.isInteger(item.value) && Math.abs(item.value) > Number.MAX_SAFE_INTEGER && Math.abs(item.value) < 1e21) {
+      unsafe = true;
+    }
     else if (typeof item === "string" && !item.isWellFormed()) {
       throw new CanonicalError("invalid Unicode (lone surrogate)", "input.invalid-utf8");
     } else if (Array.isArray(item) || isDict(item)) {
