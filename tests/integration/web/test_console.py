@@ -233,3 +233,20 @@ def test_browse_datasets_versions_checkpoints_sources_and_the_log(console: Conso
     assert first[1] == "web/prices" and first[3] == "valid"
     trail = server.get("/v1/verifications?dataset=web/prices").json()
     assert any(v["status"] == "valid" and v["checks"] for v in trail)
+
+
+def test_a_published_version_with_proofs_verifies_in_the_console(console: Console, server: Server) -> None:
+    lines = server.get("/v1/datasets/web/prices/versions/1/records?with_proofs=true").text
+    console.open()
+    console.page.fill("#input", lines)
+    console.page.click("#verify")
+    console.page.wait_for_function(
+        "['valid','invalid','incomplete','unusable'].includes(document.querySelector('#verdict').dataset.status)"
+    )
+    assert console.page.get_attribute("#verdict", "data-status") == "valid"
+    assert console.page.text_content("#summary").startswith("records: 3 of 3 valid")
+    cut = "\n".join(lines.splitlines()[:-1]) + "\n"  # a download cut short
+    console.page.fill("#input", cut)
+    console.page.click("#verify")
+    console.page.wait_for_function("document.querySelector('#verdict').dataset.status === 'invalid'")
+    assert "the header announces 3 records, the file holds 2" in console.page.text_content("#result")

@@ -17,8 +17,37 @@ function subjectOf(doc) {
   return snap ? { dataset: snap.dataset, version: snap.version } : {};
 }
 
+/**
+ * A JSON Lines collection (what `provenance export` and `.../records?with_proofs=true` write:
+ * a header line with the snapshot proofs, then one record per line) as the same collection in
+ * one JSON document, whose every record's path the verifier then checks on its own. Record
+ * lines are kept as their text, so their numbers stay exact; null when it is not one.
+ */
+export function fromJsonLines(text) {
+  const lines = text.split("\n").filter((l) => l.trim());
+  let header;
+  try {
+    header = JSON.parse(lines[0]);
+  } catch {
+    return null;
+  }
+  if (header?.format !== "provenance-proofs/v1" || header.layout !== "jsonl") return null;
+  const count = lines.length - 1;
+  const note = count === header.recordCount ? null : `the header announces ${header.recordCount} records, the file holds ${count}`;
+  const doc = `{"format":"provenance-proofs/v1","snapshots":${JSON.stringify(header.snapshots)},"records":[${lines.slice(1).join(",")}]}`;
+  return { doc, note };
+}
+
 /** Verify a bundle or a collection given as text; never throws. */
 export async function verifyText(text, opts) {
+  const lines = fromJsonLines(text);
+  if (lines) {
+    const result = await verifyText(lines.doc, opts);
+    if (lines.note && result.status !== "unusable") {
+      return { ...result, status: "invalid", notes: [lines.note, ...(result.notes || [])] };
+    }
+    return result;
+  }
   const chain = opts.offline ? null : rpcChain(opts.rpcUrl, { confirmations: opts.confirmations });
   let result;
   try {
