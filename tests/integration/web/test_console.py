@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -183,8 +182,7 @@ def test_a_broken_lineage_edge_is_named(console: Console, server: Server) -> Non
     doc["records"][0]["entry"]["derived_from"][0]["leaf"] = "0x" + "00" * 32
     console.page.fill("#input", json.dumps(doc))
     console.page.click("#verify")
-    console.page.wait_for_function("document.querySelector('#verdict').dataset.status !== 'verifying…'")
-    time.sleep(0.2)
+    console.page.wait_for_selector("#verdict[data-status=invalid]")
     failures = console.page.eval_on_selector_all(
         "#result table tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
     )
@@ -248,5 +246,5 @@ def test_a_published_version_with_proofs_verifies_in_the_console(console: Consol
     cut = "\n".join(lines.splitlines()[:-1]) + "\n"  # a download cut short
     console.page.fill("#input", cut)
     console.page.click("#verify")
-    console.page.wait_for_function("document.querySelector('#verdict').dataset.status === 'invalid'")
+    console.page.wait_for_selector("#verdict[data-status=invalid]")
     assert "the header announces 3 records, the file holds 2" in console.page.text_content("#result")
