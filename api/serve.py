@@ -105,6 +105,7 @@ def _announce(service: Service, cfg: Settings, workers: int) -> None:
         if cfg.admin_token is None:
             typer.echo(f"admin token (development): {DEV_ADMIN_TOKEN}; set PROVENANCE_ADMIN_TOKEN")
     typer.echo(f"ledger API on {url} ({workers} process{'es' if workers > 1 else ''}; docs: {url}/docs)")
+    typer.echo(f"audit console: {url}/audit (verifies in the browser, against the chain's RPC)")
     proof = f"{url}/v1/datasets/{SAMPLE_DATASET}/versions/1/proof?key=BTC,2026-11-27"
     typer.echo(f"try:  curl -s '{proof}' | python3 -m json.tool")
     rpc = service.backend.rpc_url

@@ -44,6 +44,8 @@ def test_the_start_up_message_gives_working_commands(server: Server, tmp_path: P
     env = {**os.environ, "PATH": f"{EXE.parent}{os.pathsep}{os.environ['PATH']}"}
     shown = subprocess.run(["bash", "-c", curl[0]], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert shown.returncode == 0 and '"bundle"' in shown.stdout
+    console = [line.split()[2] for line in printed if line.startswith("audit console:")]
+    assert console == [f"{server.url}/audit"] and server.get("/audit").status_code == 200
     verify = [line for line in printed if line.startswith("verify it yourself")]
     if server.env["PROVENANCE_CHAIN_BACKEND"] == "embedded":
         assert verify == []  # an in-process chain is not reachable by anyone else
