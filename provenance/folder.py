@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from provenance.errors import FormatError, InputError, NotFoundError
-from provenance.lineage import KeyedLeaves
 from provenance.manifest import Manifest, SignedManifest
 from provenance.merkle import HASH_LEN, MerkleTree, level_sizes
 from provenance.proofs.bundle import Anchor
 from provenance.records.chunks import ChunkResult
+from provenance.upstream import KeyedLeaves
 
 TREE_MAGIC = b"PVTREE1\n"
 _HEADER = struct.Struct(">8sQ")
@@ -101,7 +101,7 @@ class SnapshotFolder:
         """Its records' leaf hashes by key: a parent's, for pinning a derived snapshot's refs."""
         keys = (self.path / "keys.jsonl").read_bytes().split(b"\n")[:-1]
         entries = (self.path / "entries.jsonl").read_bytes().split(b"\n")[:-1]
-        return KeyedLeaves(keys, entries)
+        return KeyedLeaves.of_entries(keys, entries)
 
     def manifest(self) -> Manifest:
         return Manifest.from_json(_read_json(self.manifest_path))

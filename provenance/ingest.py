@@ -18,15 +18,16 @@ from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Protocol
 
+from provenance import upstream as upstream_mod
 from provenance.errors import InputError, LimitExceeded
-from provenance.lineage import MAX_REFS_PER_RECORD, RefProblem, UpstreamIndex, pin_refs
-from provenance.merkle import MerkleTree, leaf_hashes
-from provenance.records.canonical import entry_bytes, record_salt
+from provenance.lineage import MAX_REFS_PER_RECORD
+from provenance.merkle import MerkleTree
 from provenance.records.chunks import Chunk, ChunkResult, Context
 from provenance.records.readers import detect_format, open_chunks, process_chunk
 from provenance.records.schema import Schema
+from provenance.upstream import KeyedLeaves
 
-Upstream = Mapping[tuple[str, int], UpstreamIndex]  # parents' records by (name, version)
+Upstream = Mapping[tuple[str, int], KeyedLeaves]  # parents' records by (name, version)
 
 # Files below this size are read in-process: starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 8 << 20
@@ -97,7 +98,31 @@ def ingest_file(
         big = fmt == "parquet" or path.stat().st_size >= PARALLEL_MIN_BYTES
     except OSError:
         big = False
-    results = _run(chunks, ctx, workers if big else 1, pool)
+    workers = workers if big else 1
+    with upstream_mod.shared(upstream or {}, in_process=workers <= 1) as tokens:
+        ctx = replace(ctx, upstream=tokens)
+        tree = _build(chunks, ctx, workers, pool, sink, limits, progress)
+        _refuse_duplicate_keys(path, fmt, ctx, tree.key_hashes)
+    return Ingested(size=tree.size, tree=tree.tree, source=source, fmt=fmt)
+
+
+@dataclass(frozen=True)
+class _Built:
+    size: int
+    tree: MerkleTree
+    key_hashes: bytes
+
+
+def _build(
+    chunks: Iterator[Chunk],
+    ctx: Context,
+    workers: int,
+    pool: IngestPool | None,
+    sink: EntrySink,
+    limits: Limits,
+    progress: Callable[[int], None] | None,
+) -> _Built:
+    results = _run(chunks, ctx, workers, pool)
     hashes: list[bytes] = []
     key_hashes: list[bytes] = []
     size = 0
@@ -105,18 +130,15 @@ def ingest_file(
         size += result.count
         if limits.max_records is not None and size > limits.max_records:
             raise LimitExceeded(
-                f"more than {limits.max_records} records", code="input.too-many-records", source=source
+                f"more than {limits.max_records} records", code="input.too-many-records", source=ctx.source
             )
-        if result.pending:
-            result = pin_chunk(result, ctx, upstream or {})
         sink.add(size - result.count, result)
         hashes.append(result.hashes)
         key_hashes.append(result.key_hashes)
         if progress is not None:
             progress(size)
-    _refuse_duplicate_keys(path, fmt, ctx, b"".join(key_hashes))
     tree = MerkleTree.from_leaf_hashes(b"".join(hashes), threads=max(1, min(workers, 2)))
-    return Ingested(size=size, tree=tree, source=source, fmt=fmt)
+    return _Built(size, tree, b"".join(key_hashes))
 
 
 def _refuse_duplicate_keys(path: Path, fmt: str, ctx: Context, key_hashes: bytes) -> None:
@@ -250,37 +272,3 @@ class IngestPool:
 
 def _import_readers(_: int) -> None:
     import provenance.records.readers  # noqa: F401
-
-
-def pin_chunk(
-    result: ChunkResult, ctx: Context, upstream: Mapping[tuple[str, int], UpstreamIndex]
-) -> ChunkResult:
-    """A pending chunk made final: each record's refs pinned to upstream leaves, then its entry.
-
-    Runs in the parent, where the parents' records are; the records were parsed and
-    canonicalised by the workers already.
-
-    Raises:
-        InputError: a ref names no parent or no upstream record, with file, line and field.
-    """
-    records = result.entries.split(b"\n")[: result.count]
-    keys = result.keys.split(b"\n")[: result.count]
-    parents = dict(upstream)
-    entries = []
-    for rec, key, refs, line in zip(records, keys, result.refs, result.lines, strict=True):
-        try:
-            derived = pin_refs(refs, parents) if refs else None
-        except RefProblem as e:
-            raise InputError(
-                e.reason, code=e.code, source=ctx.source, line=line, column=ctx.schema.derived_from
-            ) from None
-        salt = record_salt(ctx.salt_secret, key) if ctx.salt_secret is not None else None
-        entries.append(entry_bytes(rec, salt, derived_bytes=derived))
-    return replace(
-        result,
-        entries=b"".join(e + b"\n" for e in entries),
-        hashes=leaf_hashes(entries),
-        lines=result.lines if ctx.track_lines else (),
-        pending=False,
-        refs=(),
-    )

@@ -18,7 +18,6 @@ import orjson
 
 from provenance import merkle
 from provenance.ingest import IngestPool, Upstream, ingest_file
-from provenance.lineage import UpstreamIndex
 from provenance.merkle import MerkleTree
 from provenance.proofs.snapshot import SNAPSHOT_CHECKS, SnapshotProof, verify_snapshot
 from provenance.proofs.verdict import Check, Status
@@ -26,6 +25,7 @@ from provenance.proofs.verify import AnchorReader, Policy
 from provenance.records.canonical import key_text
 from provenance.records.chunks import ChunkResult
 from provenance.records.schema import Schema
+from provenance.upstream import KeyedLeaves
 
 CHECKS = ("data", *SNAPSHOT_CHECKS, "pinned-signer", "pinned-registry")
 MAX_CHANGES = 1000  # listed by key; the counts are always complete
@@ -105,15 +105,9 @@ def hash_entries(lines: Iterable[bytes], key_columns: tuple[str, ...], source: s
     return FileTree(source, len(keys), MerkleTree.from_leaf_hashes(leaves, threads=2).root, keys, leaves)
 
 
-def upstream_of(tree: FileTree) -> UpstreamIndex:
+def upstream_of(tree: FileTree) -> KeyedLeaves:
     """A parent's records, by key, for pinning a derived file's refs."""
-    leaves = {k: tree.leaf(i) for i, k in enumerate(tree.keys)}
-
-    class _Index:
-        def leaf_hash(self, key_text: bytes) -> bytes | None:
-            return leaves.get(key_text)
-
-    return _Index()
+    return KeyedLeaves(b"".join(k + b"\n" for k in tree.keys), tree.leaves)
 
 
 @dataclass(frozen=True)

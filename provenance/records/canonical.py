@@ -169,6 +169,11 @@ def entry_bytes(
 
 def key_text(values: Sequence[Any]) -> bytes:
     """Text form of a record key: RFC 8785 of the list of key values."""
+    if all(type(v) is str for v in values):  # most keys: strings are always in the fast domain
+        try:
+            return orjson.dumps(values if type(values) is list else list(values))
+        except orjson.JSONEncodeError:
+            pass  # a lone surrogate: the reference encoder names it
     return canonical(list(values))
 
 

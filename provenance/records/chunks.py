@@ -4,10 +4,10 @@ what processing one chunk yields (entries, keys and leaf hashes in leaf order)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from provenance.errors import InputError
 from provenance.records.schema import Schema
+from provenance.upstream import Tokens
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Context:
     track_lines: bool = False  # return each record's line (only the duplicate-key report needs it)
     max_refs: int = 64  # upstream refs per record (derived datasets)
     keep_entries: bool = True  # False: hand back keys and hashes only (a check needs no entries)
+    upstream: Tokens = ()  # a derived dataset's parents' indexes (provenance.upstream.resolve)
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,6 @@ class ChunkResult:
     hashes: bytes  # concatenated leaf hashes
     lines: tuple[int, ...]  # line (or row) of each record, for error messages
     key_hashes: bytes = b""  # first 8 bytes of SHA-256 of each key text (the store's key index)
-    # A derived dataset's chunk comes back *pending*: ``entries`` holds the canonical records and
-    # ``refs`` each record's upstream refs; the ingest pins the refs' leaves and builds the entries.
-    pending: bool = False
-    refs: tuple[Any, ...] = ()
 
 
 def decode_text(data: bytes, source: str, first_line: int) -> str:

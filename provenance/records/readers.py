@@ -18,8 +18,9 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from provenance import upstream
 from provenance.errors import InputError, ProvenanceError
-from provenance.lineage import RawRef, RefProblem, parse_raw_refs
+from provenance.lineage import RawRef, RefProblem, parse_raw_refs, pin_refs
 from provenance.merkle import leaf_hashes
 from provenance.records.canonical import (
     CanonicalError,
@@ -168,7 +169,7 @@ def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
     keys: list[bytes] = []
     lines: list[int] = []
     if ctx.schema.derived_from is not None:
-        return _pending_chunk(chunk, ctx)
+        return _derived_chunk(chunk, ctx)
     if ctx.fmt == "csv" and _plain_csv(ctx):
         _plain_csv_chunk(chunk, ctx, entries, keys, lines)
     else:
@@ -177,6 +178,10 @@ def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
             entries.append(_entry(rec_bytes, key, ctx, line))
             keys.append(key)
             lines.append(line)
+    return _result(entries, keys, lines, ctx)
+
+
+def _result(entries: list[bytes], keys: list[bytes], lines: list[int], ctx: Context) -> ChunkResult:
     return ChunkResult(
         count=len(entries),
         entries=b"".join(e + b"\n" for e in entries) if ctx.keep_entries else b"",
@@ -195,31 +200,29 @@ def _records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, Any], 
     return ((line, rec, None) for line, rec in parquet_records(chunk, ctx))
 
 
-def _pending_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
-    """A derived dataset's chunk: canonical records and their parsed refs (see ChunkResult)."""
+def _derived_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
+    """A derived dataset's chunk: each record's refs pinned to the upstream leaves (in this
+    process, so the ingest's parent does no per-record work), then its entry."""
     field = ctx.schema.derived_from
     assert field is not None
-    records, keys, lines, refs = [], [], [], []
+    parents = upstream.resolve(ctx.upstream)
+    entries, keys, lines = [], [], []
     for line, record, rec_bytes in _records(chunk, ctx):
         raw = record.pop(field, None)
         key, rec_bytes = _key_and_bytes(
             record, None if rec_bytes is None and raw is not None else rec_bytes, ctx, line
         )
         _check_size(rec_bytes, ctx, line)
-        refs.append(_parse_refs(raw, ctx, line, field))
-        records.append(rec_bytes)
+        refs = _parse_refs(raw, ctx, line, field)
+        try:
+            derived = pin_refs(refs, parents) if refs else None
+        except RefProblem as e:
+            raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=field) from None
+        salt = record_salt(ctx.salt_secret, key) if ctx.salt_secret is not None else None
+        entries.append(entry_bytes(rec_bytes, salt, derived_bytes=derived))
         keys.append(key)
         lines.append(line)
-    return ChunkResult(
-        count=len(records),
-        entries=b"".join(r + b"\n" for r in records),
-        keys=b"".join(k + b"\n" for k in keys),
-        hashes=b"",
-        lines=tuple(lines),
-        key_hashes=b"".join([_sha256(k).digest()[:8] for k in keys]),
-        pending=True,
-        refs=tuple(refs),
-    )
+    return _result(entries, keys, lines, ctx)
 
 
 def _parse_refs(raw: Any, ctx: Context, line: int, field: str) -> tuple[RawRef, ...] | None:

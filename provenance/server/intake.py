@@ -22,7 +22,7 @@ from provenance.datasets import dataset_id
 from provenance.errors import ConflictError, NotFoundError, SignatureError
 from provenance.ingest import EntrySink, Ingested, IngestPool, Limits, Upstream, ingest_file
 from provenance.keys import load_source_key
-from provenance.lineage import Parent, UpstreamIndex, check_parent_roots, check_transform_code
+from provenance.lineage import Parent, check_parent_roots, check_transform_code
 from provenance.manifest import Domain, Manifest, SignedManifest, sign
 from provenance.records.chunks import ChunkResult
 from provenance.records.schema import Schema
@@ -34,6 +34,7 @@ from provenance.server.store.outbox import OutboxRepository
 from provenance.server.store.record_blocks import RecordWriter
 from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
 from provenance.server.store.sources import SourceRepository
+from provenance.upstream import KeyedLeaves
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ class Intake:
         """The parents' records, when the schema carries record-level refs."""
         if schema.derived_from is None:
             return None
-        out: dict[tuple[str, int], UpstreamIndex] = {}
+        out: dict[tuple[str, int], KeyedLeaves] = {}
         with self.db.session() as s:
             for p in parents:
                 if p.dataset is None:

@@ -16,26 +16,21 @@ from provenance.ingest import ingest_file
 from provenance.merkle import hash_leaf
 from provenance.records.canonical import key_text
 from provenance.records.schema import Schema
+from provenance.upstream import KeyedLeaves
 from tests.unit.conftest import ListSink
 
 PRICES = "symbol,date,close\nBTC,2026-11-27,97000\nETH,2026-11-27,3610\nBTC,2026-11-26,95000\n"
 
 
-class DictIndex:
-    def __init__(self, sink: ListSink) -> None:
-        self.leaves = {k: hash_leaf(e) for k, e in zip(sink.keys, sink.entries, strict=True)}
-
-    def leaf_hash(self, key: bytes) -> bytes | None:
-        return self.leaves.get(key)
-
-
 @pytest.fixture
-def prices(tmp_path: Path) -> DictIndex:
+def prices(tmp_path: Path) -> KeyedLeaves:
     path = tmp_path / "prices.csv"
     path.write_text(PRICES)
     sink = ListSink()
     ingest_file(path, Schema(("symbol", "date")), sink)
-    return DictIndex(sink)
+    index = KeyedLeaves.of_entries(sink.keys, sink.entries)
+    assert index.leaf_hash(b'["ETH","2026-11-27"]') == hash_leaf(sink.entries[1])
+    return index
 
 
 def ref(
@@ -45,17 +40,21 @@ def ref(
 
 
 def derive(
-    tmp_path: Path, prices: DictIndex, lines: list[dict[str, object]], name: str = "r.jsonl"
+    tmp_path: Path,
+    prices: KeyedLeaves,
+    lines: list[dict[str, object]],
+    name: str = "r.jsonl",
+    workers: int = 1,
 ) -> ListSink:
     path = tmp_path / name
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
     sink = ListSink()
     schema = Schema(("symbol",), {"grade": "number"}, derived_from="_derived_from")
-    ingest_file(path, schema, sink, upstream={("tm/prices/daily", 4): prices})
+    ingest_file(path, schema, sink, upstream={("tm/prices/daily", 4): prices}, workers=workers)
     return sink
 
 
-def test_refs_become_the_signed_derived_from_with_pinned_leaves(tmp_path: Path, prices: DictIndex) -> None:
+def test_refs_become_the_signed_derived_from_with_pinned_leaves(tmp_path: Path, prices: KeyedLeaves) -> None:
     refs = [ref(key=["BTC", "2026-11-27"]), ref(key=["BTC", "2026-11-26"])]
     sink = derive(
         tmp_path,
@@ -79,7 +78,7 @@ def test_refs_become_the_signed_derived_from_with_pinned_leaves(tmp_path: Path, 
     assert canonical(first) == sink.entries[0]
 
 
-def test_csv_carries_refs_as_json_text_in_the_declared_column(tmp_path: Path, prices: DictIndex) -> None:
+def test_csv_carries_refs_as_json_text_in_the_declared_column(tmp_path: Path, prices: KeyedLeaves) -> None:
     path = tmp_path / "r.csv"
     cell = json.dumps([ref()]).replace('"', '""')
     path.write_text(f'symbol,refs\nBTC,"{cell}"\n')
@@ -110,7 +109,7 @@ def test_csv_carries_refs_as_json_text_in_the_declared_column(tmp_path: Path, pr
     ],
 )
 def test_bad_refs_are_refused_naming_line_and_ref(
-    tmp_path: Path, prices: DictIndex, refs: object, code: str, words: str
+    tmp_path: Path, prices: KeyedLeaves, refs: object, code: str, words: str
 ) -> None:
     lines: list[dict[str, object]] = [
         {"symbol": "ETH", "grade": 1},
@@ -120,6 +119,58 @@ def test_bad_refs_are_refused_naming_line_and_ref(
         derive(tmp_path, prices, lines)
     assert (e.value.code, e.value.line, e.value.column) == (code, 2, "_derived_from")
     assert words in e.value.message
+
+
+@pytest.fixture
+def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send even a small file to worker processes, where refs are pinned from an index file."""
+    monkeypatch.setattr("provenance.ingest.PARALLEL_MIN_BYTES", 0)
+
+
+def test_worker_processes_pin_the_same_leaves_as_the_parent(
+    tmp_path: Path, prices: KeyedLeaves, parallel: None
+) -> None:
+    lines: list[dict[str, object]] = [
+        {"symbol": f"S{i}", "grade": i, "_derived_from": [ref(key=["BTC", "2026-11-27"])]} for i in range(500)
+    ]
+    in_process = derive(tmp_path, prices, lines, "a.jsonl", workers=1)
+    workers = derive(tmp_path, prices, lines, "b.jsonl", workers=2)
+    assert workers.entries == in_process.entries and len(workers.entries) == 500
+    assert b'"leaf":"0x' + prices.leaf_hash(b'["BTC","2026-11-27"]').hex().encode() in workers.entries[0]  # type: ignore[union-attr]
+
+
+def test_worker_processes_name_the_line_of_a_bad_ref(
+    tmp_path: Path, prices: KeyedLeaves, parallel: None
+) -> None:
+    lines: list[dict[str, object]] = [{"symbol": f"S{i}", "grade": i} for i in range(300)]
+    lines[250]["_derived_from"] = [ref(key=["DOGE", "2026-11-27"])]
+    with pytest.raises(InputError) as e:
+        derive(tmp_path, prices, lines, workers=2)
+    assert (e.value.code, e.value.line, e.value.column) == ("lineage.unknown-key", 251, "_derived_from")
+
+
+def test_an_upstream_index_survives_its_file(tmp_path: Path, prices: KeyedLeaves) -> None:
+    prices.write(tmp_path / "i.idx")
+    back = KeyedLeaves.read(tmp_path / "i.idx")
+    assert (back.keys, back.leaves, len(back)) == (prices.keys, prices.leaves, 3)
+    assert back.leaf_hash(b'["BTC","2026-11-26"]') == prices.leaf_hash(b'["BTC","2026-11-26"]')
+    assert back.leaf_hash(b'["BTC"]') is None
+    (tmp_path / "bad.idx").write_bytes(b"not an index\n")
+    with pytest.raises(ValueError, match="not an upstream index"):
+        KeyedLeaves.read(tmp_path / "bad.idx")
+
+
+def test_shared_indexes_are_gone_after_the_ingest(prices: KeyedLeaves) -> None:
+    from provenance import upstream
+
+    for in_process in (True, False):
+        with upstream.shared({("tm/prices/daily", 4): prices}, in_process=in_process) as tokens:
+            (dataset, version, token), = tokens
+            assert upstream.resolve(tokens)[(dataset, version)].leaves == prices.leaves
+        if in_process:
+            assert token not in upstream._LOADED
+        else:
+            assert not Path(token).exists()
 
 
 def test_a_derived_schema_needs_its_parents(tmp_path: Path) -> None:

@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from provenance.errors import ConflictError, NotFoundError
-from provenance.lineage import KeyedLeaves
 from provenance.merkle import HASH_LEN, MerkleTree, level_sizes
 from provenance.server.store.database import Database
 from provenance.server.store.models import (
@@ -44,6 +43,7 @@ from provenance.server.store.record_blocks import (
     insert_rows,
     key_hash,
 )
+from provenance.upstream import KeyedLeaves
 
 CHUNK = 64
 STALE_AFTER = timedelta(seconds=15)  # building rows heartbeat every batch (well under 1 s apart)
@@ -313,7 +313,7 @@ class SnapshotRepository:
         ):
             keys += bytes(kblob).split(b"\n")
             entries += bytes(eblob).split(b"\n")
-        return KeyedLeaves(keys, entries)
+        return KeyedLeaves.of_entries(keys, entries)
 
     def tree(self, snapshot_pk: int, size: int) -> MerkleTree:
         return MerkleTree(_StoredTree(self, snapshot_pk, size))
