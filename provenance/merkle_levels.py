@@ -4,6 +4,7 @@ per-proof range arithmetic would dominate."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 
 from provenance.merkle import HASH_LEN
@@ -27,3 +28,40 @@ def inclusion_paths(
                 path.append(level[s * HASH_LEN : (s + 1) * HASH_LEN])
             j >>= 1
         yield path
+
+
+def path_digests(levels: Sequence[bytes], start: int = 0, stop: int | None = None) -> bytes:
+    """For each leaf ``start..stop``, SHA-256 of its inclusion path's hashes *top level first*
+    (32 bytes per leaf): what :func:`path_digest` gives for the path a file claims.
+
+    Top first, leaves sharing an ancestor share the hash state of the path above it, so the
+    tree is walked once, one ``copy`` and one ``update`` per node, instead of hashing every
+    path in full (~5x faster per leaf; a whole-snapshot collection checks a million paths)."""
+    size = len(levels[0]) // HASH_LEN if levels else 0
+    stop = size if stop is None else stop
+    if start >= stop:
+        return b""
+    counts = [len(level) // HASH_LEN for level in levels]
+    top = len(levels) - 1
+    out = bytearray()
+    stack = [(top, 0, hashlib.sha256())]
+    while stack:
+        k, j, state = stack.pop()
+        if k == 0:
+            out += state.digest()
+            continue
+        for c in (2 * j + 1, 2 * j):  # pushed right first: leaves come out in order
+            # the leaves under node c of level k-1 are [c << (k-1), (c + 1) << (k-1))
+            if c >= counts[k - 1] or (c + 1) << (k - 1) <= start or c << (k - 1) >= stop:
+                continue
+            child = state.copy()
+            s = c ^ 1
+            if s < counts[k - 1]:
+                child.update(levels[k - 1][s * HASH_LEN : (s + 1) * HASH_LEN])
+            stack.append((k - 1, c, child))
+    return bytes(out)
+
+
+def path_digest(path: Sequence[bytes]) -> bytes:
+    """The digest :func:`path_digests` computes, of one path (hashes bottom level first)."""
+    return hashlib.sha256(b"".join(reversed(path))).digest()

@@ -74,6 +74,7 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-check-"))
     env = {**os.environ, "PROVENANCE_DATA_DIR": str(work / "data-dir"), "PROVENANCE_KEY_PASSWORD": "bench-pw"}
+    env["PROVENANCE_DEPLOYMENTS_DIR"] = str(work / "deployments")  # not the repository's own record
     node = AnvilNode(log_file=work / "anvil.log")
     node.start()
     try:

@@ -16,7 +16,7 @@ from provenance.cli.common import EXIT_FAILED, EXIT_OK, errors_to_exit, out, set
 from provenance.errors import FormatError
 from provenance.proofs import bundle, collection
 from provenance.proofs.collection import MAX_COLLECTION_BYTES
-from provenance.proofs.collection_stream import is_jsonl_header, verify_stream
+from provenance.proofs.collection_stream import is_jsonl_header, verify_file
 from provenance.proofs.collection_verify import CollectionVerdict, verify_collection
 from provenance.proofs.verdict import Status, Verdict
 from provenance.proofs.verify import Policy, verify_bundle
@@ -81,15 +81,18 @@ def verify(
     with errors_to_exit():
         cfg = settings()
         url = rpc_url or cfg.rpc_url
-        chain = None
-        if not offline and url:
+
+        def connect() -> Any:
+            if offline or not url:
+                return None
             from provenance.chain.verifier import verifier_for
 
-            chain = verifier_for(url, confirmations or cfg.confirmations)
+            return verifier_for(url, confirmations or cfg.confirmations)
+
         policy = Policy(offline=offline, log_keys=tuple(log_key or ()))
-        if path != "-" and is_jsonl_collection(Path(path)):
-            with Path(path).open("rb") as f:
-                _print_collection(verify_stream(f, policy=policy, chain=chain), as_json)
+        if path != "-" and is_jsonl_collection(Path(path)):  # the chain is read while workers hash
+            _print_collection(verify_file(Path(path), policy=policy, connect=connect), as_json)
+        chain = connect()
         raw = read_document(path, cfg.max_bundle_bytes)
         if collection.is_collection(raw):
             _verify_collection(collection.from_json(raw), policy, chain, as_json)

@@ -8,13 +8,20 @@ its entry); when the records of a snapshot are all of it, in leaf order, its roo
 from their leaves and each path is compared with the rebuilt tree's — the same as verifying every
 path, at a fraction of the cost; otherwise each path is verified on its own. Refs to records in
 the file are checked as lineage edges; refs outside it are counted.
+
+A large file (``verify_file``) is read by one process per core, each parsing and hashing its own
+byte range of the file, and the rebuilt tree's paths are compared in ranges the same way; the
+verdict is the same as reading it line by line.
 """
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+import itertools
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,58 +30,18 @@ from provenance import lineage, merkle, merkle_levels
 from provenance.errors import FormatError, ProvenanceError
 from provenance.proofs import snapshot
 from provenance.proofs.collection import COLLECTION_FORMAT
+from provenance.proofs.collection_lines import SnapshotRecords, State, empty_like, merge, read_record
 from provenance.proofs.collection_verify import MAX_REPORTED, CollectionVerdict, Failure
 from provenance.proofs.verdict import Verdict
 from provenance.proofs.verify import AnchorReader, Policy
-from provenance.records.canonical import CanonicalError, canonical, key_text
+from provenance.records.canonical import CanonicalError, key_text
 
-BATCH = 65_536
+RANGE_BYTES = 8 << 20  # what one worker reads at a time
+PARALLEL_MIN_BYTES = 64 << 20  # below this, starting workers costs more than it saves
 
 
 def is_jsonl_header(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("format") == COLLECTION_FORMAT and doc.get("layout") == "jsonl"
-
-
-@dataclass
-class _Snapshot:
-    """A snapshot's records as read, in flat buffers: a million records as Python objects each
-    (leaf, path digest, label) left ~4.5 KB per record behind in fragmented arenas."""
-
-    label: str
-    proof: snapshot.SnapshotProof | None
-    verdict: Verdict
-    leaves: bytearray = field(default_factory=bytearray)  # 32 bytes per record
-    paths: bytearray = field(default_factory=bytearray)  # the digest of each record's path as given
-    unreadable_paths: set[int] = field(default_factory=set)
-    raw_paths: dict[int, list[str]] = field(default_factory=dict)  # unless the file is the whole snapshot
-    whole: bool = False  # the header announces exactly this snapshot's records
-    indexes: array[int] = field(default_factory=lambda: array("q"))
-    keys: bytearray = field(default_factory=bytearray)
-    key_ends: array[int] = field(default_factory=lambda: array("q"))
-
-    def __len__(self) -> int:
-        return len(self.indexes)
-
-    def leaf(self, pos: int) -> bytes:
-        return bytes(self.leaves[pos * 32 : (pos + 1) * 32])
-
-    def where(self, pos: int) -> str:
-        start = self.key_ends[pos - 1] if pos else 0
-        return f"{self.label} key {self.keys[start : self.key_ends[pos]].decode()}"
-
-
-@dataclass
-class _State:
-    snapshots: list[_Snapshot]
-    failures: list[Failure] = field(default_factory=list)
-    records: int = 0
-    bad: set[tuple[int, int]] = field(default_factory=set)  # (snapshot, position) of failed records
-    by_key: dict[tuple[str, int, bytes], tuple[int, int]] = field(default_factory=dict)
-    refs: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
-
-    def fail(self, s: int, pos: int, where: str, reason: str, detail: str) -> None:
-        self.bad.add((s, pos))
-        self.failures.append(Failure(where, reason, detail))
 
 
 def verify_stream(
@@ -82,18 +49,65 @@ def verify_stream(
 ) -> CollectionVerdict:
     """Verify a JSON Lines collection line by line. Raises ``FormatError`` only for a header
     that is not one; every problem after it is reported in the verdict."""
-    policy = policy or Policy()
     it = iter(lines)
-    header = _header(next(it, b""))
-    state = _State([_snapshot(doc, policy, chain) for doc in header["snapshots"]])
+    header, state = _start(next(it, b""), policy, chain)
+    for line in it:
+        if line.strip():
+            read_record(state, line)
+    return _finish(header, state, policy, workers=1)
+
+
+def verify_file(
+    path: Path,
+    *,
+    policy: Policy | None = None,
+    chain: AnchorReader | None = None,
+    connect: Callable[[], AnchorReader | None] | None = None,
+    workers: int | None = None,
+) -> CollectionVerdict:
+    """:func:`verify_stream` of a file, read by ``workers`` processes (default: one per core for a
+    large file, when this process runs no other thread: the workers are forked). ``connect``
+    makes the chain reader (importing web3, asking the node) while the workers read."""
+    workers = _worker_count(workers, path)
+    if workers <= 1:
+        with path.open("rb") as f:
+            return verify_stream(f, policy=policy, chain=chain or (connect() if connect else None))
+    with path.open("rb") as f:
+        header, state = _start(f.readline(), policy, None, verify=False)
+        ranges = _ranges(f, path.stat().st_size)
+    _INHERITED.update(state=state, path=path)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.imap(_read_range, ranges)  # started: the snapshots are checked meanwhile
+            _verify_snapshots(state, policy or Policy(), chain or (connect() if connect else None))
+            for part in parts:  # in file order
+                merge(state, part)
+    finally:
+        _INHERITED.clear()
+    return _finish(header, state, policy, workers)
+
+
+def _verify_snapshots(state: State, policy: Policy, chain: AnchorReader | None) -> None:
+    for snap in state.snapshots:
+        if snap.proof is not None:
+            snap.verdict = snapshot.verify_snapshot(snap.proof, policy=policy, chain=chain)
+
+
+def _start(
+    first: bytes, policy: Policy | None, chain: AnchorReader | None, *, verify: bool = True
+) -> tuple[dict[str, Any], State]:
+    header = _header(first)
+    state = State([_snapshot(doc, policy or Policy(), chain, verify) for doc in header["snapshots"]])
     only = state.snapshots[0]
     only.whole = (
         len(state.snapshots) == 1
         and only.proof is not None
         and (header["recordCount"] == only.proof.manifest.manifest.size)
     )
-    for line in _nonblank(it):
-        _record(state, line)
+    return header, state
+
+
+def _finish(header: dict[str, Any], state: State, policy: Policy | None, workers: int) -> CollectionVerdict:
     if state.records != header["recordCount"]:
         state.failures.append(
             Failure(
@@ -103,7 +117,7 @@ def verify_stream(
             )
         )
     for s, snap in enumerate(state.snapshots):
-        _check_inclusion(state, s, snap)
+        _check_inclusion(state, s, snap, workers)
     edges, valid, outside = _check_edges(state)
     return CollectionVerdict(
         snapshots=tuple((s.label, s.verdict) for s in state.snapshots),
@@ -115,107 +129,53 @@ def verify_stream(
         failures=tuple(state.failures[:MAX_REPORTED]),
         failure_count=len(state.failures),
         truncated=False,
-        offline=policy.offline,
+        offline=(policy or Policy()).offline,
     )
 
 
-def _nonblank(lines: Iterator[bytes]) -> Iterator[bytes]:
-    return (line for line in lines if line.strip())
+# --- reading and checking in worker processes ----------------------------------------------------
 
 
-def _header(line: bytes) -> dict[str, Any]:
+def _worker_count(asked: int | None, path: Path) -> int:
+    if threading.active_count() != 1:  # forking a threaded process can copy a held lock
+        return 1
+    if asked is not None:
+        return asked
     try:
-        doc = orjson.loads(line)
-    except orjson.JSONDecodeError as e:
-        raise FormatError(f"line 1 is not JSON: {e}", code="collection.malformed") from None
-    if not is_jsonl_header(doc) or not isinstance(doc.get("snapshots"), list):
-        raise FormatError("line 1 is not a JSON Lines collection header", code="collection.malformed")
-    if not isinstance(doc.get("recordCount"), int) or not doc["snapshots"]:
-        raise FormatError("the header needs snapshots and a recordCount", code="collection.malformed")
-    return doc  # type: ignore[no-any-return]
+        big = path.stat().st_size >= PARALLEL_MIN_BYTES
+    except OSError:
+        return 1
+    return min(os.cpu_count() or 1, 4) if big else 1
 
 
-def _snapshot(doc: Any, policy: Policy, chain: AnchorReader | None) -> _Snapshot:
-    label = f"{doc.get('dataset')}@{doc.get('version')}" if isinstance(doc, dict) else "?"
-    try:
-        proof = snapshot.from_json(doc)
-    except ProvenanceError as e:
-        from provenance.proofs.verdict import Check, Status
-
-        return _Snapshot(label, None, Verdict((Check("signature", Status.INVALID, e.code, e.message),)))
-    return _Snapshot(label, proof, snapshot.verify_snapshot(proof, policy=policy, chain=chain))
-
-
-def _record(state: _State, line: bytes) -> None:
-    state.records += 1
-    where = f"line {state.records + 1}"
-    try:
-        rec = orjson.loads(line)
-        s, entry, index = rec["snapshot"], rec["entry"], rec["leafIndex"]
-        snap = state.snapshots[s]
-        assert snap.proof is not None, "its snapshot proof is unreadable"
-        schema = snap.proof.manifest.manifest.schema
-        key = key_text([entry["record"][c] for c in schema.key])
-        where = f"{snap.label} key {key.decode()}"
-        leaf = merkle.hash_leaf(canonical(entry))
-        given = rec["inclusionPath"]
-        problem = _leaf_problem(key, rec["key"], schema.salted, entry)
-    except (CanonicalError, KeyError, TypeError, IndexError, ValueError, AssertionError) as e:
-        state.failures.append(Failure(where, "collection.bad-record", f"{type(e).__name__}: {e}"))
-        state.bad.add((-1, state.records))
-        first = state.snapshots[0]
-        if first.whole:  # keep its place: the rebuilt root then fails, and says so
-            _add(state, 0, first, bytes(32), None, len(first), b"?", {})
-        return
-    pos = _add(state, s, snap, leaf, given, index, key, entry)
-    if problem is not None:
-        state.fail(s, pos, where, *problem)
+def _ranges(f: Any, size: int) -> list[tuple[int, int]]:
+    """Byte ranges of the records (after the header), each ending at a line's end."""
+    bounds = [f.tell()]
+    while bounds[-1] < size:
+        f.seek(min(bounds[-1] + RANGE_BYTES, size))
+        f.readline()
+        bounds.append(min(f.tell(), size))
+    return list(itertools.pairwise(bounds))
 
 
-def _leaf_problem(key: bytes, claimed: Any, salted: bool, entry: dict[str, Any]) -> tuple[str, str] | None:
-    if key != key_text(claimed):
-        return ("leaf.key-mismatch", f"record key {claimed} but the entry's is {key.decode()}")
-    if salted != ("salt" in entry):
-        return ("leaf.salt-mismatch", "salt presence does not match the schema")
-    return None
+# What forked workers read: set just before the fork, inherited, never sent through a pipe.
+_INHERITED: dict[str, Any] = {}
 
 
-def _add(
-    state: _State,
-    s: int,
-    snap: _Snapshot,
-    leaf: bytes,
-    given: Any,
-    index: int,
-    key: bytes,
-    entry: dict[str, Any],
-) -> int:
-    pos = len(snap)
-    snap.leaves += leaf
-    digest = _path_digest(given)
-    if digest is None:
-        snap.unreadable_paths.add(pos)
-    snap.paths += digest or bytes(32)
-    if not snap.whole:  # its paths are verified one by one
-        snap.raw_paths[pos] = given
-    snap.indexes.append(index)
-    snap.keys += key
-    snap.key_ends.append(len(snap.keys))
-    if len(state.snapshots) > 1 and snap.proof is not None and key:  # refs point at other snapshots
-        state.by_key[(snap.proof.dataset, snap.proof.version, key)] = (s, pos)
-    for ref in entry.get("derived_from") or []:
-        state.refs.append((s, pos, ref))
-    return pos
+def _read_range(span: tuple[int, int]) -> State:
+    part = empty_like(_INHERITED["state"])
+    with Path(_INHERITED["path"]).open("rb") as f:
+        f.seek(span[0])
+        data = f.read(span[1] - span[0])
+    for line in data.split(b"\n"):
+        if line.strip():
+            read_record(part, line)
+    for snap in part.snapshots:  # the parent has them
+        snap.proof = None
+    return part
 
 
-def _path_digest(path: Any) -> bytes | None:
-    try:
-        return merkle.hash_leaf(b"".join(bytes.fromhex(h[2:]) for h in path if h[:2] == "0x"))
-    except (TypeError, ValueError):
-        return None
-
-
-def _check_inclusion(state: _State, s: int, snap: _Snapshot) -> None:
+def _check_inclusion(state: State, s: int, snap: SnapshotRecords, workers: int) -> None:
     if snap.proof is None or not len(snap):
         return
     m = snap.proof.manifest.manifest
@@ -233,13 +193,8 @@ def _check_inclusion(state: _State, s: int, snap: _Snapshot) -> None:
             state.failures.append(Failure(snap.label, "inclusion.root-mismatch", detail))
             state.bad.update((s, p) for p in range(len(snap)))
             return
-        expected = merkle_levels.inclusion_paths(levels)
-        given = memoryview(snap.paths)
-        for pos, path in enumerate(expected):
-            if pos in snap.unreadable_paths or given[pos * 32 : pos * 32 + 32] != merkle.hash_leaf(
-                b"".join(path)
-            ):
-                state.fail(s, pos, snap.where(pos), "inclusion.bad-path", "the path is not the tree's")
+        for pos in _paths_unlike_the_tree(levels, snap, workers):
+            state.fail(s, pos, snap.where(pos), "inclusion.bad-path", "the path is not the tree's")
         return
     for pos, index in enumerate(snap.indexes):
         try:
@@ -249,7 +204,65 @@ def _check_inclusion(state: _State, s: int, snap: _Snapshot) -> None:
             state.fail(s, pos, snap.where(pos), getattr(e, "code", "inclusion.bad-path"), str(e))
 
 
-def _check_edges(state: _State) -> tuple[int, int, int]:
+def _paths_unlike_the_tree(levels: list[bytes], snap: SnapshotRecords, workers: int) -> list[int]:
+    """Positions whose path (as given) is not the rebuilt tree's; by ranges in ``workers``
+    processes when there are several."""
+    _INHERITED.update(levels=levels, paths=snap.paths, unreadable=snap.unreadable_paths)
+    try:
+        n = len(snap)
+        if workers <= 1 or threading.active_count() != 1:  # a chain client may have started one
+            return _bad_paths((0, n))
+        step = -(-n // (4 * workers))
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_bad_paths, [(i, min(i + step, n)) for i in range(0, n, step)])
+        return [pos for part in parts for pos in part]
+    finally:
+        _INHERITED.clear()
+
+
+def _bad_paths(span: tuple[int, int]) -> list[int]:
+    levels, unreadable = _INHERITED["levels"], _INHERITED["unreadable"]
+    given = memoryview(_INHERITED["paths"])
+    start, stop = span
+    expected = memoryview(merkle_levels.path_digests(levels, start, stop))
+    if given[start * 32 : stop * 32] == expected:  # the common case: one comparison
+        return sorted(pos for pos in unreadable if start <= pos < stop)
+    return [
+        pos
+        for i, pos in enumerate(range(start, stop))
+        if pos in unreadable or given[pos * 32 : pos * 32 + 32] != expected[i * 32 : i * 32 + 32]
+    ]
+
+
+# --- header, snapshots, edges --------------------------------------------------------------------
+
+
+def _header(line: bytes) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        raise FormatError(f"line 1 is not JSON: {e}", code="collection.malformed") from None
+    if not is_jsonl_header(doc) or not isinstance(doc.get("snapshots"), list):
+        raise FormatError("line 1 is not a JSON Lines collection header", code="collection.malformed")
+    if not isinstance(doc.get("recordCount"), int) or not doc["snapshots"]:
+        raise FormatError("the header needs snapshots and a recordCount", code="collection.malformed")
+    return doc  # type: ignore[no-any-return]
+
+
+def _snapshot(doc: Any, policy: Policy, chain: AnchorReader | None, verify: bool = True) -> SnapshotRecords:
+    label = f"{doc.get('dataset')}@{doc.get('version')}" if isinstance(doc, dict) else "?"
+    try:
+        proof = snapshot.from_json(doc)
+    except ProvenanceError as e:
+        from provenance.proofs.verdict import Check, Status
+
+        return SnapshotRecords(label, None, Verdict((Check("signature", Status.INVALID, e.code, e.message),)))
+    if not verify:  # the caller verifies it later
+        return SnapshotRecords(label, proof, Verdict(()))
+    return SnapshotRecords(label, proof, snapshot.verify_snapshot(proof, policy=policy, chain=chain))
+
+
+def _check_edges(state: State) -> tuple[int, int, int]:
     edges = valid = outside = 0
     for s, pos, ref in state.refs:
         edges += 1

@@ -286,3 +286,24 @@ def test_inclusion_paths_equal_inclusion_proofs(n: int, start: int) -> None:
     for i, path in enumerate(paths, start):
         assert path == tree.inclusion_proof(i)
         merkle.verify_inclusion(tree.leaf_hash(i), i, n, path, tree.root)
+
+
+@given(
+    n=st.integers(min_value=1, max_value=600),
+    start=st.integers(min_value=0, max_value=600),
+    length=st.integers(min_value=0, max_value=600),
+)
+def test_path_digests_equal_the_digest_of_each_inclusion_proof(n: int, start: int, length: int) -> None:
+    leaves = [i.to_bytes(4, "big") for i in range(n)]
+    levels = merkle.build_levels(merkle.leaf_hashes(leaves))
+    tree = merkle.MerkleTree.from_leaf_inputs(leaves)
+    start = min(start, n)
+    stop = min(start + length, n)
+    got = merkle_levels.path_digests(levels, start, stop)
+    want = b"".join(merkle_levels.path_digest(tree.inclusion_proof(i)) for i in range(start, stop))
+    assert got == want and len(got) == 32 * (stop - start)
+    if stop > start:  # a digest names its path exactly: a changed hash changes it
+        path = tree.inclusion_proof(start)
+        if path:
+            path[-1] = bytes(32)
+            assert merkle_levels.path_digest(path) != got[:32]
