@@ -31,8 +31,10 @@ def inclusion_paths(
 
 
 def path_digests(levels: Sequence[bytes], start: int = 0, stop: int | None = None) -> bytes:
-    """For each leaf ``start..stop``, SHA-256 of its inclusion path's hashes *top level first*
-    (32 bytes per leaf): what :func:`path_digest` gives for the path a file claims.
+    """For each leaf ``start..stop``, SHA-256 of its inclusion path *top level first*, each hash
+    written as a collection writes it (``0x`` and lowercase hex): 32 bytes per leaf, what
+    :func:`path_digest` gives for one path. A file's paths are compared with these by digest, and
+    a reader can take the digest of a path's text as it stands when it is written that way.
 
     Top first, leaves sharing an ancestor share the hash state of the path above it, so the
     tree is walked once, one ``copy`` and one ``update`` per node, instead of hashing every
@@ -57,11 +59,11 @@ def path_digests(levels: Sequence[bytes], start: int = 0, stop: int | None = Non
             child = state.copy()
             s = c ^ 1
             if s < counts[k - 1]:
-                child.update(levels[k - 1][s * HASH_LEN : (s + 1) * HASH_LEN])
+                child.update(b"0x" + levels[k - 1][s * HASH_LEN : (s + 1) * HASH_LEN].hex().encode())
             stack.append((k - 1, c, child))
     return bytes(out)
 
 
 def path_digest(path: Sequence[bytes]) -> bytes:
     """The digest :func:`path_digests` computes, of one path (hashes bottom level first)."""
-    return hashlib.sha256(b"".join(reversed(path))).digest()
+    return hashlib.sha256("".join("0x" + h.hex() for h in reversed(path)).encode()).digest()

@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from provenance.proofs import collection, snapshot
+from provenance import merkle_levels
+from provenance.proofs import collection, collection_lines, snapshot
 from provenance.proofs.collection_stream import verify_stream
 from provenance.proofs.verify import Policy
 from tests import factories
@@ -110,3 +113,29 @@ def test_a_cut_off_or_reordered_file_is_reported_in_workers(tmp_path: Path) -> N
     verdict = both(swapped, tmp_path)
     assert [f["reason"] for f in verdict["failures"]] == ["collection.not-whole"]
     assert verdict["records"]["valid"] == 0
+
+
+def test_a_path_in_another_spelling_is_judged_by_its_hashes(tmp_path: Path) -> None:
+    lines = published()
+    rec = json.loads(lines[77])
+    rec["inclusionPath"] = [h.upper().replace("0X", "0x") for h in rec["inclusionPath"]]
+    lines[77] = json.dumps(rec).encode()
+    assert both(lines, tmp_path)["status"] == "valid"  # the same hashes: fromhex reads either case
+    rec["inclusionPath"][0] = rec["inclusionPath"][0][:-2]  # 31 bytes: not the tree's
+    lines[77] = json.dumps(rec).encode()
+    verdict = both(lines, tmp_path)
+    assert [f["reason"] for f in verdict["failures"]] == ["inclusion.bad-path"]
+
+
+@given(
+    hashes=st.lists(st.binary(min_size=32, max_size=32), max_size=24),
+    upper=st.sets(st.integers(0, 23)),
+)
+def test_a_paths_text_digest_is_its_hashes_digest(hashes: list[bytes], upper: set[int]) -> None:
+    text = ["0x" + h.hex() for h in hashes]
+    assert collection_lines._path_digest(text) == merkle_levels.path_digest(hashes)
+    spelled = [t.upper().replace("0X", "0x") if i in upper else t for i, t in enumerate(text)]
+    assert collection_lines._path_digest(spelled) == merkle_levels.path_digest(hashes)
+    if hashes:  # a misplaced boundary between two hashes is not the same path
+        moved = [text[0] + "0", *text[1:]]
+        assert collection_lines._path_digest(moved) != merkle_levels.path_digest(hashes)
