@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -254,7 +255,9 @@ class IngestPool:
                 # Forked when this process has one thread (the CLI, before it starts any), else
                 # from a fork server (a service: forking a threaded process can copy a held lock).
                 method = "fork" if threading.active_count() == 1 else "forkserver"
-                self._pool = multiprocessing.get_context(method).Pool(self.workers)
+                self._pool = multiprocessing.get_context(method).Pool(
+                self.workers, initializer=_ignore_interrupts
+            )
             return self._pool
 
     def warm(self) -> None:
@@ -262,12 +265,34 @@ class IngestPool:
         pool = self.get()
         pool.map(_import_readers, range(self.workers))
 
-    def close(self) -> None:
+    def close(self, timeout: float = 3.0) -> None:
+        """Stop the workers, within ``timeout`` seconds whatever state they are in.
+
+        A signal to the whole process group (what ``systemctl stop`` sends) kills the workers
+        too, and one may die holding the pool's task-queue lock: ``Pool.terminate`` then waits
+        for that lock forever (the service hung there). So it runs in a thread given
+        ``timeout``; whatever worker is left after that is killed, and the thread abandoned."""
         with self._lock:
-            if self._pool is not None:
-                self._pool.terminate()
-                self._pool.join()
-                self._pool = None
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        stopping = threading.Thread(target=_terminate, args=(pool,), name="ingest-pool-stop", daemon=True)
+        stopping.start()
+        stopping.join(timeout)
+        if stopping.is_alive():
+            for child in multiprocessing.active_children():  # only the pool's workers run here
+                child.kill()
+
+
+def _terminate(pool: Pool) -> None:
+    pool.terminate()
+    pool.join()
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave a Ctrl-C (SIGINT to the terminal's process group) to the service, which
+    stops them; SIGTERM still ends them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _import_readers(_: int) -> None:
