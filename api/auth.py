@@ -17,10 +17,11 @@ def check_admin(request: Request, authorization: str | None) -> None:
         AuthRequired: no bearer token (401).
         AuthForbidden: another token (403).
     """
-    if authorization is None or not authorization.startswith("Bearer "):
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":  # RFC 9110 §11.1: the auth scheme is case-insensitive
         raise AuthRequired("an admin token is required (Authorization: Bearer ...)")
     token: str = request.app.state.admin_token
-    if not hmac.compare_digest(authorization.removeprefix("Bearer ").encode(), token.encode()):
+    if not hmac.compare_digest(given.strip(" ").encode(), token.encode()):
         raise AuthForbidden("the admin token is not valid")
 
 

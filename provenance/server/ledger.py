@@ -269,6 +269,16 @@ class Ledger:
             return self.sources.listing(s)
 
     def register_source(self, address: str, name: str, keystore: str | None = None) -> SourceRow:
+        """Add a source (pushed to the chain by the worker).
+
+        Raises:
+            InputError: the zero address, which ecrecover returns for a bad signature: no key
+                signs for it (the registry refuses it with ZeroAddress(); the worker retried that
+                forever).
+        """
+        if int(address, 16) == 0:
+            detail = "the zero address cannot be a source: no key signs for it"
+            raise InputError(detail, code="input.bad-address")
         with self.db.session() as s:
             return self.sources.register(s, address, name, keystore=keystore)
 

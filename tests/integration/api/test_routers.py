@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from provenance.server.bootstrap import SAMPLE_DATASET, Service
@@ -128,3 +129,35 @@ def test_anchors_checkpoints_log_and_deployment(client: TestClient, service: Ser
     assert proof["to"]["root"] == latest["root"]
     problem(client.get("/v1/log/consistency", params={"from": 0, "to": 1}), 422, "input.bad-range")
     assert client.get("/v1/deployment").json()["address"] == service.deployment.address
+
+
+# --- probe findings (#11 "Also") ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "scheme"), list(enumerate(["bearer", "BEARER", "Bearer", "bEaReR"])))
+def test_the_bearer_scheme_is_case_insensitive(client: TestClient, n: int, scheme: str) -> None:
+    token = ADMIN["Authorization"].split(" ", 1)[1]
+    spec = {"name": f"t/routers/scheme-{n}", "key": ["id"], "signingKey": "dev-source"}
+    created = client.post("/v1/datasets", json=spec, headers={"Authorization": f"{scheme} {token}"})
+    assert created.status_code == 201, created.text
+    problem(
+        client.post("/v1/datasets", json=spec, headers={"Authorization": f"{scheme} nope"}),
+        403,
+        "auth.forbidden",
+    )
+    problem(
+        client.post("/v1/datasets", json=spec, headers={"Authorization": f"Basic {token}"}),
+        401,
+        "auth.required",
+    )
+
+
+def test_the_zero_address_is_not_a_source(client: TestClient) -> None:
+    zero = "0x" + "00" * 20
+    body = problem(
+        client.post("/v1/sources", json={"address": zero, "name": "z"}, headers=ADMIN),
+        422,
+        "input.bad-address",
+    )
+    assert body["detail"] == "the zero address cannot be a source: no key signs for it"
+    assert zero not in [s["address"].lower() for s in client.get("/v1/sources").json()]

@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.integration.http.conftest import EXE, Server, base_env
@@ -46,7 +47,7 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
 
 
-def start_in_own_group(tmp_path: Path, workers: int) -> tuple[Server, subprocess.Popen[bytes]]:
+def start_in_own_group(tmp_path: Path, workers: int) -> subprocess.Popen[bytes]:
     server = Server(tmp_path / "data", base_env("anvil"))
     env = {**os.environ, **server.env, "PROVENANCE_DATA_DIR": str(server.data_dir)}
     env["PROVENANCE_PORT"] = str(server.port)
@@ -65,13 +66,13 @@ def start_in_own_group(tmp_path: Path, workers: int) -> tuple[Server, subprocess
         try:
             if server.get("/readyz").status_code == 200:
                 break
-        except Exception:  # noqa: BLE001 - not listening yet
+        except httpx.HTTPError:  # not listening yet
             pass
         time.sleep(0.2)
     # the ingest workers are started in the background at start-up: wait until they are there
     while time.monotonic() < deadline and len(descendants(proc.pid)) < 2 + workers:
         time.sleep(0.2)
-    return server, proc
+    return proc
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,7 @@ def start_in_own_group(tmp_path: Path, workers: int) -> tuple[Server, subprocess
 def test_a_signal_stops_every_process_within_10_s(
     tmp_path: Path, sig: signal.Signals, to_group: bool, workers: int
 ) -> None:
-    server, proc = start_in_own_group(tmp_path, workers)
+    proc = start_in_own_group(tmp_path, workers)
     family = descendants(proc.pid)
     try:
         assert len(family) >= 2 + workers, family  # anvil, ingest workers, extra API processes
