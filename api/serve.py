@@ -34,6 +34,7 @@ def run(cfg: Settings, *, workers: int = 1, extra: bool = False) -> None:
         if extra:  # an extra API process started by the first one
             _Server(uvicorn.Config(app_, log_level="warning", access_log=False)).run(sockets=[sock])
             return
+        service.start_supervisor()
         if cfg.run_worker:
             service.start_worker()
         children = [_spawn_api_process(service) for _ in range(workers - 1)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,9 +19,11 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(ledger: LedgerDep) -> JSONResponse:
+def readyz(ledger: LedgerDep, chain: Literal["required", "optional"] = "required") -> JSONResponse:
+    """Ready when the database and the chain answer. ``?chain=optional`` leaves the chain out, for
+    a load balancer that should keep sending proof reads (which need no chain) during an outage."""
     checks = ledger.readiness()
-    ready = checks["database"] == "ok"
+    ready = checks["database"] == "ok" and (chain == "optional" or checks.get("chain", "ok").startswith("ok"))
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 

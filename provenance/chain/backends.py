@@ -48,6 +48,11 @@ class Backend(Protocol):
         """Where another process (a verifier, `cast`) reaches this chain; None if in-process."""
         ...
 
+    def supervise(self) -> str | None:
+        """Called every second by the service: repair what can be repaired (a managed node that
+        died is reaped and started again); a note of what was done, or None."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -72,6 +77,9 @@ class EmbeddedBackend:
         self.tester = EthereumTester(PyEVMBackend())
         self.w3 = Web3(EthereumTesterProvider(self.tester))
         self.accounts = [Account.from_key(k.to_bytes()) for k in get_default_account_keys()[:3]]
+
+    def supervise(self) -> str | None:
+        return None
 
     def close(self) -> None:
         pass
@@ -251,6 +259,16 @@ class AnvilBackend:
     def rpc_url(self) -> str | None:
         return self.node.url
 
+    def supervise(self) -> str | None:
+        """Reap a node that exited (no zombie is left) and start it again: same port, same
+        state file, so the registry and every anchor are still there."""
+        proc = self.node.process
+        if proc is None or proc.poll() is None:
+            return None
+        status = proc.returncode
+        self.node.start()
+        return f"the managed anvil node exited with status {status}; started again on {self.node.url}"
+
     def close(self) -> None:
         self.node.stop()
 
@@ -270,6 +288,9 @@ class RpcBackend:
     @property
     def rpc_url(self) -> str | None:
         return self.url
+
+    def supervise(self) -> str | None:
+        return None
 
     def close(self) -> None:
         pass

@@ -170,6 +170,13 @@ class Transactor:
             self._nonces[sender.address] = nonce + 1
         return self.wait(tx_hash)
 
+    def forget_nonces(self) -> None:
+        """Read each sender's nonce from the node again: a node restarted from its state file
+        may have lost its last blocks, and a transaction with a nonce past the chain's would
+        wait in its pool forever."""
+        with self._lock:
+            self._nonces.clear()
+
     def wait(self, tx_hash: bytes) -> TxResult:
         try:
             with rpc_errors():
@@ -177,6 +184,7 @@ class Transactor:
                     HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=self.poll
                 )
         except TimeExhausted:
+            self.forget_nonces()  # e.g. its nonce is past the chain's: the next one re-reads it
             raise ChainError(
                 f"no receipt for 0x{tx_hash.hex()} within {self.receipt_timeout} s", code="chain.tx-timeout"
             ) from None

@@ -25,7 +25,7 @@ from provenance.chain.transactions import Transactor
 from provenance.chain.verifier import ChainVerifier
 from provenance.checkpoint import LogSigner
 from provenance.config import DEV_KEY_PASSWORD, Settings
-from provenance.errors import ChainError, NotFoundError
+from provenance.errors import ChainError, NotFoundError, ProvenanceError
 from provenance.ingest import IngestPool
 from provenance.keys import load_log_key, load_source_key, new_log_key, new_source_key
 from provenance.manifest import Domain
@@ -69,6 +69,7 @@ class Service:
     notes: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _supervisor: threading.Thread | None = None
 
     def start_worker(self) -> None:
         """Run the anchoring worker in a thread, if this process wins the leader lock."""
@@ -87,8 +88,28 @@ class Service:
         self._thread = threading.Thread(target=run, name="anchoring", daemon=True)
         self._thread.start()
 
+    def start_supervisor(self) -> None:
+        """Check the chain backend every second (a managed anvil node that died is restarted)."""
+
+        def run() -> None:
+            while not self._stop.wait(1.0):
+                try:
+                    note = self.backend.supervise()
+                except ProvenanceError as e:  # e.g. its port was taken meanwhile: try again
+                    log.error("chain backend: %s", e.message)
+                    continue
+                if note is not None:
+                    log.warning(note)
+                    self.client.tx.forget_nonces()
+                    self.ledger.recheck_chain()
+
+        self._supervisor = threading.Thread(target=run, name="chain-supervisor", daemon=True)
+        self._supervisor.start()
+
     def close(self) -> None:
         self._stop.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=5)
         if self._thread is not None:
             self._thread.join(timeout=30)
         if self.ledger.intake.pool is not None:

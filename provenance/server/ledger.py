@@ -80,6 +80,9 @@ class DirectSubject:
     signed: SignedManifest
 
 
+BAD_ADDRESS = "input.bad-address"
+
+
 class Ledger:
     def __init__(
         self,
@@ -269,16 +272,9 @@ class Ledger:
             return self.sources.listing(s)
 
     def register_source(self, address: str, name: str, keystore: str | None = None) -> SourceRow:
-        """Add a source (pushed to the chain by the worker).
-
-        Raises:
-            InputError: the zero address, which ecrecover returns for a bad signature: no key
-                signs for it (the registry refuses it with ZeroAddress(); the worker retried that
-                forever).
-        """
-        if int(address, 16) == 0:
-            detail = "the zero address cannot be a source: no key signs for it"
-            raise InputError(detail, code="input.bad-address")
+        """Raises InputError for the zero address (what ecrecover gives for a bad signature)."""
+        if int(address, 16) == 0:  # the registry reverts ZeroAddress(); the worker retried forever
+            raise InputError("the zero address cannot be a source: no key signs for it", code=BAD_ADDRESS)
         with self.db.session() as s:
             return self.sources.register(s, address, name, keystore=keystore)
 
@@ -293,6 +289,13 @@ class Ledger:
     def mark_source_on_chain(self, pk: int, state: str) -> None:
         with self.db.session() as s:
             self.sources.mark_on_chain(s, pk, state)
+
+    def recheck_chain(self) -> None:
+        """A chain node restarted from its state file may have lost its last blocks: the worker
+        asks the chain again about every source and every confirmed anchor (and re-sends what is gone)."""
+        with self.db.session() as s:
+            self.sources.recheck_all(s)
+            self.outbox.recheck_confirmed(s)
 
     # --- the log, checkpoints and the outbox ---------------------------------------------------------
 

@@ -68,3 +68,8 @@ class OutboxRepository:
     def state_counts(self, s: Session) -> dict[str, int]:
         rows = s.execute(select(AnchorRow.state, func.count()).group_by(AnchorRow.state))
         return {state: int(count) for state, count in rows}
+
+    def recheck_confirmed(self, s: Session) -> None:
+        """Confirmed anchors back to mined: the worker checks each receipt again (a dropped one is
+        anchored again; the chain is asked first, so nothing is anchored twice)."""
+        s.execute(update(AnchorRow).where(AnchorRow.state == "confirmed").values(state="mined"))

@@ -64,3 +64,7 @@ class SourceRepository:
             .where(SourceRow.id == source_pk)
             .values(chain_state=state, updated_at=datetime.now(UTC))
         )
+
+    def recheck_all(self, s: Session) -> None:
+        """Every source back to pending: the worker compares each with the chain (idempotently)."""
+        s.execute(update(SourceRow).where(SourceRow.chain_state != "pending").values(chain_state="pending"))

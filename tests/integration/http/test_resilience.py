@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -91,14 +93,55 @@ def test_rpc_outage_ingest_continues_and_anchoring_catches_up(tmp_path: Path) ->
         body = server.get("/v1/datasets/tm/outage/versions/1/proof?key=b").json()
         assert body["anchor"]["state"] == "pending"
         assert body["bundle"]["anchor"] is None
-        ready = server.get("/readyz").json()
-        assert ready["checks"]["chain"].startswith("unreachable")
+        ready = server.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["chain"].startswith("unreachable")
+        assert server.get("/readyz?chain=optional").status_code == 200  # proofs are still served
         node.start()  # same port, same state: the chain comes back
         body = proof_when_anchored(server, "tm/outage", 1, "b")
         assert server.post("/v1/verify", content=json.dumps(body["bundle"])).json()["status"] == "valid"
     finally:
         server.stop()
         node.stop()
+
+
+def test_a_managed_anvil_that_dies_is_reaped_and_started_again(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", base_env("anvil")).start()
+    try:
+        proof_when_anchored(server, "examples/token-ratings", 1, "BTC,2026-11-27")
+        first = anvil_pid(server)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and anvil_pid(server) in (None, first):
+            time.sleep(0.2)
+        second = anvil_pid(server)
+        assert second not in (None, first), "the node was not started again"
+        assert not Path(f"/proc/{first}").exists(), "the dead node was left a zombie"
+        server.wait_for("/readyz", lambda b: b["ready"], timeout=20)
+        spec = {"name": "tm/revived", "key": ["k"], "signingKey": "dev-source"}
+        server.post("/v1/datasets", headers=ADMIN, json=spec)
+        r = server.post("/v1/datasets/tm/revived/versions?format=csv", headers=ADMIN, content="k,v\na,1\n")
+        assert r.status_code == 201, r.text
+        body = proof_when_anchored(server, "tm/revived", 1, "a")  # anchored on the restarted node
+        verdict = server.post("/v1/verify", content=json.dumps(body["bundle"])).json()
+        assert verdict["status"] == "valid", [c for c in verdict["checks"] if c["status"] != "valid"]
+        assert "started again" in (server.log.read_text() if server.log else "")
+    finally:
+        server.stop()
+
+
+def anvil_pid(server: Server) -> int | None:
+    """The anvil process the service runs (a child of it), if any is running."""
+    assert server.process is not None
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == server.process.pid and b"anvil" in cmdline.split(b"\0")[0] and fields[0] != "Z":
+            return int(entry.name)
+    return None
 
 
 CRASH_RECORDS = text(
