@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from provenance.cli import anchor, chain, check, export, keys, lineage, prove, serve, snapshot, verify
+from provenance.cli import anchor, chain, check, export, fsck, keys, lineage, prove, serve, snapshot, verify
 
 app = typer.Typer(
     name="provenance",
@@ -24,6 +24,7 @@ app.command("check")(check.check)
 app.command("export")(export.export)
 app.command("lineage")(lineage.lineage)
 app.command("export-lineage")(lineage.export_lineage)
+app.command("fsck")(fsck.fsck)
 app.command("serve")(serve.serve)
 
 

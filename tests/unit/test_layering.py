@@ -79,12 +79,13 @@ def test_imports_point_down(path: Path) -> None:
 
 
 def test_only_the_serve_command_loads_the_server() -> None:
-    # serve, and export from a data directory, load the server stack on demand (with a clear
+    # serve, export from a data directory and fsck load the server stack on demand (with a clear
     # error on the verifier install); no other verb may reach it.
+    allowed = {"export.py": "provenance.server.bootstrap", "fsck.py": "provenance.server.fsck"}
     for path in (PACKAGE / "cli").rglob("*.py"):
         reaches = {m for m in imports_of(path) if starts(m, ("provenance.server", "api"))}
-        if path.name == "export.py":
-            assert all(starts(m, ("provenance.server.bootstrap",)) for m in reaches), reaches
+        if path.name in allowed:
+            assert reaches and all(starts(m, (allowed[path.name],)) for m in reaches), reaches
         elif path.name != "serve.py":
             assert not reaches, f"{path.relative_to(ROOT)} imports {sorted(reaches)}"
 
