@@ -7,7 +7,7 @@ export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
 export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
 export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
-.PHONY: setup run demo demo-pipeline bench-lineage bench-check test test-fast lint typecheck bench bench-service clean compile gas slither
+.PHONY: setup run demo demo-pipeline bench-lineage bench-check bench-tail test test-fast lint typecheck bench bench-service clean compile gas slither
 
 setup: $(STAMP) node_modules/.installed api/static/audit/app.js
 
@@ -92,6 +92,11 @@ bench-lineage: setup
 # The CI gate on a 1M-record CSV against a directly anchored snapshot on a local anvil node.
 bench-check: setup
 	$(BIN)/python scripts/bench_check.py
+
+# Proof latency on `make run`'s defaults, idle and during a 1M-record upload (#11 defect 12).
+bench-tail: setup
+	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
+	$(BIN)/python scripts/bench_tail.py
 
 clean:
 	rm -rf $(VENV) node_modules build .cache .data

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -32,6 +33,7 @@ def run(cfg: Settings, *, workers: int = 1, extra: bool = False) -> None:
         app_ = create_app(service.ledger)
         sock = _listen(cfg.host, cfg.port)
         if extra:  # an extra API process started by the first one
+            _tune_gc()
             _Server(uvicorn.Config(app_, log_level="warning", access_log=False)).run(sockets=[sock])
             return
         service.start_supervisor()
@@ -39,6 +41,7 @@ def run(cfg: Settings, *, workers: int = 1, extra: bool = False) -> None:
             service.start_worker()
         children = [_spawn_api_process(service) for _ in range(workers - 1)]
         _announce(service, cfg, workers)
+        _tune_gc()
         # The socket object itself, not its fd: uvicorn wraps an fd as AF_UNIX, and asyncio
         # then skips TCP_NODELAY on accepted connections (Nagle + delayed ACK: 40 ms a reply).
         _Server(uvicorn.Config(app_, log_level="warning", access_log=False)).run(sockets=[sock])
@@ -49,6 +52,18 @@ def run(cfg: Settings, *, workers: int = 1, extra: bool = False) -> None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(30)
         service.close()
+
+
+def _tune_gc() -> None:
+    """Keep the cyclic garbage collector off the proof path.
+
+    Under load the collector was the tail: with ``wrk -c32`` on one process, proofs answered at
+    p50 33 ms and p99 209 ms, and 19 ms / 38 ms with the collector disabled. What it kept
+    scanning were the long-lived objects of start-up (web3, FastAPI, pydantic, the contract
+    ABI): frozen, collections skip them (p99 45-62 ms at p50 27-33 ms; a larger first
+    generation measured no better)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _listen(host: str, port: int) -> socket.socket:
