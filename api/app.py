@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, openapi
 from api.metrics import Metrics
 from api.middleware import LimitsAndMetrics
 from api.routers import anchoring, audit, datasets, health, sources, verify
@@ -26,4 +26,6 @@ def create_app(ledger: Ledger) -> FastAPI:
     app.add_middleware(LimitsAndMetrics, max_body=settings.max_upload_bytes, metrics=metrics)
     for router in ROUTERS:
         app.include_router(router)
+    app.state.api_routes = [route for router in ROUTERS for route in router.routes]
+    openapi.install(app, ROUTERS)
     return app

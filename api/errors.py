@@ -85,8 +85,16 @@ def install(app: FastAPI) -> None:
         return problem(422, "request.invalid", "the request does not match the API", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
-        return problem(e.status_code, f"http.{e.status_code}", str(e.detail))
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
+        response = problem(e.status_code, f"http.{e.status_code}", str(e.detail))
+        response.headers.update(e.headers or {})
+        if e.status_code == 405:  # RFC 9110 §15.5.6: every method of the resource, from all its routes
+            routes = getattr(request.app.state, "api_routes", ())
+            path = request.url.path
+            methods = {m for r in routes if r.path_regex.match(path) for m in r.methods or ()}
+            if methods:
+                response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, e: Exception) -> JSONResponse:

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
 
 class DatasetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as documented: no 0 for false
     name: str = Field(max_length=128)
     key: list[str] = Field(min_length=1, max_length=16)
     columns: dict[str, str] = Field(default_factory=dict)

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
 
 class SourceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as documented: no 0 for false
     address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     name: str = Field(max_length=128)
 

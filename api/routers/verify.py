@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import uploads, views
 from api.deps import LedgerDep, MetricsDep, SettingsDep
+from provenance.errors import InputError
 
 router = APIRouter(tags=["verify"])
 
@@ -31,7 +32,7 @@ async def verify(
 
 
 class CheckIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     check: str = Field(max_length=64)
     status: Literal["valid", "invalid", "absent", "pending", "skipped", "not-applicable"]
     reason: str = Field(default="", max_length=128)
@@ -41,7 +42,7 @@ class ConsoleVerdictIn(BaseModel):
     """What the audit console saw, checked in the browser; the trail records it as the
     auditor's verdict, not as the service's."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as documented: no 0 for false
     bundleSha256: str = Field(pattern=r"^0x[0-9a-f]{64}$")  # noqa: N815 - JSON field name
     status: Literal["valid", "invalid", "incomplete", "unusable"]
     offline: bool = False
@@ -69,20 +70,17 @@ def record_console_verification(
 @router.get("/v1/verifications", response_model=None)
 def verifications(
     ledger: LedgerDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
+    until: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
     dataset: Annotated[str | None, Query(max_length=128)] = None,
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> list[dict[str, Any]] | Response:
     """The audit trail, oldest first: every verification with its verdict per check."""
-    rows = [
-        views.verification_json(r)
-        for r in ledger.verification_trail(
-            since=since, until=until, dataset=dataset, after_id=after, limit=limit
-        )
-    ]
+    window = {"since": _instant(since, "since"), "until": _instant(until, "until")}
+    trail = ledger.verification_trail(**window, dataset=dataset, after_id=after, limit=limit)
+    rows = [views.verification_json(r) for r in trail]
     if fmt == "json":
         return rows
     out = io.StringIO()
@@ -92,3 +90,13 @@ def verifications(
         failed = ";".join(f"{c['check']}={c['reason']}" for c in r["checks"] if c["status"] == "invalid")
         writer.writerow([*(r[c] for c in views.VERIFICATION_CSV_COLUMNS), failed])
     return Response(out.getvalue(), media_type="text/csv")
+
+
+def _instant(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 date-time, as the API documents it (pydantic also took a number as a Unix time)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{name} must be an ISO 8601 date-time", code="input.bad-time") from None

@@ -25,7 +25,7 @@ from provenance.chain.transactions import Transactor
 from provenance.chain.verifier import ChainVerifier
 from provenance.checkpoint import LogSigner
 from provenance.config import DEV_KEY_PASSWORD, Settings
-from provenance.errors import ChainError, NotFoundError, ProvenanceError
+from provenance.errors import ChainError, ConflictError, NotFoundError, ProvenanceError
 from provenance.ingest import IngestPool
 from provenance.keys import load_log_key, load_source_key, new_log_key, new_source_key
 from provenance.manifest import Domain
@@ -198,7 +198,10 @@ def _dev_source(settings: Settings, ledger: Ledger, password: str, notes: list[s
         info = new_source_key(settings.keys_dir, DEV_SOURCE, password)
         notes.append(f"created development source key {path} ({info.public})")
     address = ledger.source_address(DEV_SOURCE)
-    ledger.register_source(address, "development source", keystore=DEV_SOURCE)
+    try:
+        ledger.register_source(address, "development source", keystore=DEV_SOURCE)
+    except ConflictError as e:  # revoked through the API: revocation is final, the ledger still starts
+        notes.append(f"the development source {address} is revoked ({e.code}); its datasets take no uploads")
     return address
 
 

@@ -71,7 +71,9 @@ def _hold(url: str, lock_file: Path, ready: Any) -> None:
 
 
 @pytest.mark.parametrize("which", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
-def test_a_killed_leader_releases_the_lock(request: pytest.FixtureRequest, tmp_path: Path, which: str) -> None:
+def test_a_killed_leader_releases_the_lock(
+    request: pytest.FixtureRequest, tmp_path: Path, which: str
+) -> None:
     url = _urls(request, tmp_path, which)
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Queue()
