@@ -106,6 +106,8 @@ class Transactor:
             except Web3RPCError as e:
                 raise ChainError(f"transaction refused by the node: {e}", code="chain.tx-refused") from None
             signed = sender.sign_transaction(tx)
+            # The nonce is this transaction's now (once broadcast): a send that followed reused it.
+            self._nonces.pop(sender.address, None)
             return bytes(signed.raw_transaction), bytes(signed.hash)
 
     def broadcast(self, raw: bytes) -> None:

@@ -13,13 +13,13 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account import Account
 
 from provenance.config import Settings
 from provenance.datasets import dataset_id
-from provenance.errors import ConflictError, NotFoundError, SignatureError
+from provenance.errors import ConflictError, InputError, NotFoundError, SignatureError
 from provenance.ingest import EntrySink, Ingested, IngestPool, Limits, Upstream, ingest_file
 from provenance.keys import load_source_key
 from provenance.lineage import Parent, check_parent_roots, check_transform_code
@@ -35,6 +35,9 @@ from provenance.server.store.record_blocks import RecordWriter
 from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
 from provenance.server.store.sources import SourceRepository
 from provenance.upstream import KeyedLeaves
+
+if TYPE_CHECKING:
+    from provenance.server.ledger import ChainLink
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,9 @@ class Intake:
         outbox: OutboxRepository,
         sources: SourceRepository,
         lineage: LineageRepository,
+        chain: ChainLink | None = None,
     ) -> None:
-        self.settings, self.db, self.domain = settings, db, domain
+        self.settings, self.db, self.domain, self.chain = settings, db, domain, chain
         self.snapshots, self.log, self.outbox, self.sources = snapshots, log, outbox, sources
         self.lineage = lineage
         self.pool: IngestPool | None = None  # the service's long-lived worker processes
@@ -213,7 +217,8 @@ class Intake:
 
     def _resolve_parents(self, parents: tuple[tuple[str, int], ...]) -> tuple[Parent, ...]:
         """Parents named by the publisher, each pinned by the root this ledger holds for it (a
-        complete snapshot is in the ledger log: both happen in one transaction)."""
+        complete snapshot is in the ledger log: both happen in one transaction), and none
+        retracted by its source."""
         out = []
         with self.db.session() as s:
             for name, version in parents:
@@ -224,8 +229,21 @@ class Intake:
                         f"parent {name}@{version} is not a snapshot of this ledger",
                         code="lineage.unknown-parent",
                     ) from None
+                ds = self.snapshots.require_dataset(s, name)
+                self._refuse_retracted(name, version, ds.anchor_mode)
                 out.append(Parent(dataset_id(name), version, info.root, name))
         return tuple(out)
+
+    def _refuse_retracted(self, name: str, version: int, anchor_mode: str) -> None:
+        """A retraction is recorded on-chain by the snapshot's source (today for directly
+        anchored snapshots; checkpoint-mode retraction is #12): the chain is asked, not us."""
+        if anchor_mode != "direct" or self.chain is None:
+            return
+        record = self.chain.client.snapshot_of(dataset_id(name), version)
+        if record is not None and record.retracted:
+            raise InputError(
+                f"parent {name}@{version} was retracted by its source", code="lineage.retracted-parent"
+            )
 
     def _upstream(self, schema: Schema, parents: tuple[Parent, ...]) -> Upstream | None:
         """The parents' records, when the schema carries record-level refs."""

@@ -109,7 +109,7 @@ class Ledger:
         self.lineage = LineageRepository(db)
         self.lineage_queries = LineageQueries(settings, db, self.snapshots, self.lineage, self.prover)
         self.intake = Intake(
-            settings, db, domain, self.snapshots, self.log, self.outbox, self.sources, self.lineage
+            settings, db, domain, self.snapshots, self.log, self.outbox, self.sources, self.lineage, chain
         )
         self._schemas: dict[str, Schema] = {}
 

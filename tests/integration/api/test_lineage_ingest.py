@@ -9,12 +9,15 @@ import json
 from typing import Any
 
 import pytest
+from eth_account import Account
 from fastapi.testclient import TestClient
 
+from provenance.datasets import dataset_id
 from provenance.merkle import hash_leaf
 from provenance.proofs import bundle
 from provenance.proofs.verify import Policy, verify_bundle
 from provenance.records.canonical import canonical
+from provenance.server.bootstrap import Service
 from tests.integration.api.conftest import ADMIN
 
 PRICES = "symbol,date,close\nBTC,2026-11-27,97000\nETH,2026-11-27,3610\nBTC,2026-11-26,95000\n"
@@ -301,3 +304,43 @@ def test_downstream_which_records_cite_this_datum(client: TestClient, datasets: 
     other = "/v1/datasets/t/lin/other/versions/1/lineage/records"
     none = client.get(other, params={"key": "ETH,2026-11-27", "direction": "down"}).json()
     assert len(none["records"]) == 1  # nothing derives from t/lin/other: only the datum
+
+
+def test_a_parent_retracted_by_its_source_is_refused_by_name(client: TestClient, service: Service) -> None:
+    """#9: a retracted parent is refused. Retraction is on-chain, by the snapshot's source; today a
+    directly anchored snapshot can be retracted (checkpoint-mode retraction comes with #12)."""
+    spec = {
+        "name": "t/lin/direct",
+        "key": ["symbol", "date"],
+        "signingKey": "dev-source",
+        "anchorMode": "direct",
+    }
+    assert client.post("/v1/datasets", json=spec, headers=ADMIN).status_code == 201
+    for body in (PRICES, PRICES + "SOL,2026-11-27,240\n"):  # v1, which is retracted, and v2, which is not
+        up = client.post(
+            "/v1/datasets/t/lin/direct/versions?format=csv", content=body.encode(), headers=ADMIN
+        )
+        assert up.status_code == 201, up.text
+    for _ in range(3):
+        service.worker.step()  # anchor both directly
+    source = Account.from_key(service.ledger.intake._source_key("dev-source"))
+    service.client.tx.transfer(service.account, source.address, 10**18)  # gas for the source's own call
+    service.client.retract(dataset_id("t/lin/direct"), 1, b"\x07" * 32, source)
+    assert service.client.snapshot_of(dataset_id("t/lin/direct"), 1).retracted  # type: ignore[union-attr]
+
+    before = client.get("/v1/datasets/t/lin/ratings/versions").json()
+    rows = [
+        {
+            "symbol": "BTC",
+            "grade": 1,
+            "_derived_from": [ref("BTC", "2026-11-27") | {"dataset": "t/lin/direct"}],
+        }
+    ]
+    r = upload(client, jsonl(rows), "t/lin/direct@1")
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "lineage.retracted-parent"
+    assert r.json()["detail"] == "parent t/lin/direct@1 was retracted by its source"
+    assert client.get("/v1/datasets/t/lin/ratings/versions").json() == before
+    rows[0]["_derived_from"][0]["version"] = 2  # the next version, not retracted, is a parent like any other
+    ok = upload(client, jsonl(rows), "t/lin/direct@2")
+    assert ok.status_code == 201, ok.text

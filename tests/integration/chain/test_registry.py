@@ -268,6 +268,18 @@ def test_dataset_id_matches_contract_expectation(env: Env, name: str) -> None:
     assert dataset_id(name) == bytes(env.backend.w3.keccak(text=name))
 
 
+def test_a_send_after_a_signed_transaction_takes_the_next_nonce(env: Env) -> None:
+    """The worker signs and broadcasts anchors, and sends other transactions (source updates)
+    from the same account: a send after a sign reused the signed transaction's nonce (found when
+    a test funded a source key after the worker had anchored: "expected 7, got 6")."""
+    tx = env.reg.tx
+    raw, tx_hash = tx.sign(env.reg.contract.functions.setAnchorer(env.relayer.address, True), env.owner)
+    tx.broadcast(raw)
+    tx.wait(tx_hash)
+    sent = env.reg.set_anchorer(env.relayer.address, False, env.owner)  # the next nonce, not the signed one
+    assert sent.receipt["status"] == 1
+
+
 def test_broadcast_tells_a_known_transaction_from_a_used_nonce(env: Env) -> None:
     """Re-sending the same bytes is harmless; a nonce the chain has used is `chain.nonce-used`."""
     from provenance.errors import ChainError
