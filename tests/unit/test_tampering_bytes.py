@@ -26,16 +26,21 @@ from tests import factories as f
 OFFLINE = Policy(offline=True)
 FORMAT_CODES = re.compile(r"^(bundle|collection|manifest|proof|schema|checkpoint|input|lineage)\.[a-z-]+$")
 HEX = re.compile(r"^0x[0-9a-fA-F]*$")
+# A C2SP verifier key, name+keyhash+key: the key hash is hex, which the Go reference parser
+# (golang.org/x/mod/sumdb/note) and ours read in either case.
+VKEY = re.compile(r"^([^+\s]+)\+([0-9a-fA-F]{8})\+([A-Za-z0-9+/=]+)$")
 
 
 def meaning(doc: Any) -> Any:
-    """The document as every verifier reads it: hex strings in one case."""
+    """The document as every verifier reads it: hex in one case (0x-strings, verifier key hashes)."""
     if isinstance(doc, dict):
         return {k: meaning(v) for k, v in doc.items()}
     if isinstance(doc, list):
         return [meaning(v) for v in doc]
     if isinstance(doc, str) and HEX.match(doc):
         return doc.lower()
+    if isinstance(doc, str) and (key := VKEY.match(doc)):
+        return f"{key[1]}+{key[2].lower()}+{key[3]}"
     return doc
 
 
