@@ -7,7 +7,7 @@ export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
 export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
 export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
-.PHONY: setup run demo demo-pipeline bench-lineage bench-check bench-tail test test-fast lint typecheck bench bench-service clean compile gas slither
+.PHONY: setup run demo demo-pipeline bench-lineage bench-check bench-console bench-tail test test-fast lint typecheck bench bench-service clean compile gas slither
 
 setup: $(STAMP) node_modules/.installed api/static/audit/app.js
 
@@ -92,6 +92,11 @@ bench-lineage: setup
 # The CI gate on a 1M-record CSV against a directly anchored snapshot on a local anvil node.
 bench-check: setup
 	$(BIN)/python scripts/bench_check.py
+
+# The console verifying a bundle from a 10M-record snapshot in Debian's chromium, against anvil.
+bench-console: setup
+	scripts/ensure_chromium.sh
+	$(BIN)/python scripts/bench_console.py
 
 # Proof latency on `make run`'s defaults, idle and during a 1M-record upload (#11 defect 12).
 bench-tail: setup
