@@ -48,7 +48,12 @@ STATUS_BY_CLASS: list[tuple[type[ProvenanceError], int]] = [
 
 
 # Refusals that a retry a moment later may not meet: their problem says when (seconds).
-RETRY_AFTER = {"snapshot.in-progress": 1, "api.unreachable": 5, "chain.rpc-unavailable": 5}
+RETRY_AFTER = {
+    "snapshot.in-progress": 1,
+    "api.unreachable": 5,
+    "chain.rpc-unavailable": 5,
+    "storage.unavailable": 5,  # e.g. the database locked by another process
+}
 
 
 def status_of(error: ProvenanceError) -> int:
