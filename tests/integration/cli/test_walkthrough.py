@@ -33,6 +33,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
 
 def test_build_sign_anchor_prove_verify_is_valid(node: AnvilNode, tmp_path: Path) -> None:
     env = {"PROVENANCE_DATA_DIR": str(tmp_path / "data"), "PROVENANCE_KEY_PASSWORD": "test-password-1"}
+    env["PROVENANCE_DEPLOYMENTS_DIR"] = str(tmp_path / "deployments")  # not the repository's own record
     runner = CliRunner()
 
     def run(*args: str, code: int = 0) -> str:

@@ -38,7 +38,9 @@ def schemathesis(server: Server, *headers: str) -> subprocess.CompletedProcess[s
     args += ["--suppress-health-check", "filter_too_much"]
     for h in headers:
         args += ["-H", h]
-    return subprocess.run(args, capture_output=True, text=True, timeout=900, check=False)
+    # run where its report files (.schemathesis/) land beside the server's data, not in the checkout
+    cwd = server.data_dir.parent
+    return subprocess.run(args, capture_output=True, text=True, timeout=900, check=False, cwd=cwd)
 
 
 @pytest.mark.parametrize("who", ["anonymous", "admin"])
