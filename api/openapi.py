@@ -68,9 +68,9 @@ def install(app: FastAPI, routers: Sequence[APIRouter]) -> None:
 
 def _document(operation: dict[str, Any], route: APIRoute, method: str) -> None:
     responses = operation.setdefault("responses", {})
-    for content in SUCCESS.get(route.path_format, {}).items():
+    if route.path_format in SUCCESS:
         for status in [s for s in responses if s.startswith("2")]:
-            responses[status]["content"] = dict([content])
+            responses[status]["content"] = dict(SUCCESS[route.path_format])
     if route.path_format == "/v1/verifications" and method == "GET":
         responses["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
     if route.path_format == "/readyz":

@@ -72,14 +72,20 @@ def start(data_dir: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes
         env["PROVENANCE_CHAIN_BACKEND"] = "anvil"  # the processes share a chain node
         env["PROVENANCE_ANVIL_PORT"] = str(free_port())
     proc = subprocess.Popen([str(EXE), "serve", "--workers", str(workers)], env=env, stdout=log, stderr=log)
+    return wait_ready(proc, port, data_dir / "serve.log")
+
+
+def wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``proc`` once its /readyz answers 200 (two minutes at most)."""
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     proc.kill()
-    raise SystemExit("server did not start; see serve.log")
+    raise SystemExit(f"server did not start; see {log}")
 
 
 def ensure_big_snapshot(data_dir: Path, n: int, port: int) -> None:

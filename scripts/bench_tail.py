@@ -27,7 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_service import ADMIN, EXE, write_csv
+from bench_service import ADMIN, EXE, wait_ready, write_csv
 
 from provenance.chain.backends import free_port
 
@@ -64,15 +64,7 @@ def start(folder: Path, port: int) -> subprocess.Popen[bytes]:
     }
     log = (folder / "serve.log").open("ab")
     proc = subprocess.Popen([str(EXE), "serve"], env=env, stdout=log, stderr=log)
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"server did not start; see {folder / 'serve.log'}")
+    return wait_ready(proc, port, folder / "serve.log")
 
 
 def upload(url: str, name: str, data: Path, out: list[float]) -> None:
