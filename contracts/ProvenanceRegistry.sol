@@ -98,6 +98,9 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     mapping(bytes32 datasetId => mapping(address signer => bool)) private _signers;
     mapping(bytes32 datasetId => mapping(uint64 version => SnapshotRecord)) private _snapshots;
     mapping(bytes32 datasetId => mapping(uint64 version => bool)) private _retracted;
+    // Log keys the owner vouches for, by keccak256 of their C2SP verifier-key text. Verifiers pin
+    // the key that signed a checkpoint here instead of trusting the one a bundle carries.
+    mapping(bytes32 keyHash => bool) private _logKeys;
 
     // Checkpoint log. Bar: <= 70k gas per anchor, consistency proof included, at any log size.
     // Fixed costs: 21k transaction base, 2.1k per cold slot read, 2.9k per rewrite of a slot read
@@ -158,6 +161,13 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     /// @param signer The signing address no longer authorised.
     event SignerRemoved(bytes32 indexed datasetId, address indexed signer);
 
+    /// @notice The owner vouches (or no longer vouches) for a log key: checkpoints signed by it are
+    ///  the ledger's. The text is in the event so the key can be read back from the logs alone.
+    /// @param keyHash keccak256 of `verifierKey`.
+    /// @param verifierKey C2SP verifier key (`<name>+<key id hex>+<base64 key>`).
+    /// @param trusted Its new standing.
+    event LogKeySet(bytes32 indexed keyHash, string verifierKey, bool trusted);
+
     /// @notice A signed snapshot manifest was anchored.
     /// @param datasetId keccak256 of the dataset name.
     /// @param version Snapshot version (from 1).
@@ -215,6 +225,8 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     error InvalidConsistencyProof();
     error NoCheckpoint();
     error ZeroCheckpointRoot();
+    error EmptyLogKey();
+    error LogKeyUnchanged(bytes32 keyHash, bool trusted);
 
     // ------------------------------------------------------------ constructor
 
@@ -285,6 +297,27 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     /// @return The primary anchorer, or the zero address if there is none.
     function primaryAnchorer() external view returns (address) {
         return address(uint160(_checkpointHead));
+    }
+
+    // --------------------------------------------------------------- log keys
+
+    /// @notice Vouches for (or withdraws) the Ed25519 key that signs the ledger log's checkpoints.
+    ///  A withdrawn key's checkpoints stop verifying: withdraw a key only when it is compromised.
+    /// @param verifierKey C2SP verifier key text, exactly as bundles carry it.
+    /// @param trusted New standing; setting the current one again is refused.
+    function setLogKey(string calldata verifierKey, bool trusted) external onlyOwner {
+        if (bytes(verifierKey).length == 0) revert EmptyLogKey();
+        bytes32 keyHash = keccak256(bytes(verifierKey));
+        if (_logKeys[keyHash] == trusted) revert LogKeyUnchanged(keyHash, trusted);
+        _logKeys[keyHash] = trusted;
+        emit LogKeySet(keyHash, verifierKey, trusted);
+    }
+
+    /// @notice Whether the owner vouches for a log key (`cast call REG "isLogKey(string)(bool)" KEY`).
+    /// @param verifierKey C2SP verifier key text.
+    /// @return True if checkpoints signed by it are the ledger's.
+    function isLogKey(string calldata verifierKey) external view returns (bool) {
+        return _logKeys[keccak256(bytes(verifierKey))];
     }
 
     // --------------------------------------------------------------- datasets

@@ -91,6 +91,9 @@ class RegistryClient:
     def set_anchorer(self, anchorer: str, enabled: bool, sender: LocalAccount) -> TxResult:
         return self._send(self.contract.functions.setAnchorer(to_checksum_address(anchorer), enabled), sender)
 
+    def set_log_key(self, verifier_key: str, trusted: bool, sender: LocalAccount) -> TxResult:
+        return self._send(self.contract.functions.setLogKey(verifier_key, trusted), sender)
+
     def authorize_signer(self, dataset_id: bytes, signer: str, sender: LocalAccount) -> TxResult:
         fn = self.contract.functions.authorizeSigner(dataset_id, to_checksum_address(signer))
         return self._send(fn, sender)
@@ -125,6 +128,12 @@ class RegistryClient:
 
     def is_anchorer(self, account: str) -> bool:
         return bool(self._call(self.contract.functions.isAnchorer(to_checksum_address(account))))
+
+    def is_log_key(self, verifier_key: str) -> bool:
+        return bool(self._call(self.contract.functions.isLogKey(verifier_key)))
+
+    def owner(self) -> str:
+        return to_checksum_address(str(self._call(self.contract.functions.owner())))
 
     def dataset_owner(self, dataset_id: bytes) -> str | None:
         owner = str(self._call(self.contract.functions.datasetOwner(dataset_id)))

@@ -59,6 +59,8 @@ class ChainVerifier:
             if anchor.mode == "direct"
             else self._checkpoint(client, checkpoint, receipt, anchor.checkpoint_index)
         )
+        if anchor_check.status is Status.VALID and bundle.log is not None:
+            anchor_check = self._log_key(client, bundle.log.log_key, anchor_check)
         return ChainFacts(anchor_check, self._confirmations(client, anchor.block_number), source)
 
     def _receipt(self, client: RegistryClient, bundle: Sections) -> Any:
@@ -164,6 +166,19 @@ class ChainVerifier:
             f"checkpoint: registry {client.address} anchored log size {checkpoint.size} as checkpoint "
             f"{event['index']} (its latest checkpoint: size {latest.size})",
         )
+
+    def _log_key(self, client: RegistryClient, key: str, anchor_check: Check) -> Check:
+        """The checkpoint's signing key must be one the registry's owner vouches for: the chain,
+        not the bundle, is where a verifier pins the log key."""
+        name = key.split("+")[0]
+        if not client.is_log_key(key):
+            return _bad(
+                "anchor",
+                "anchor.log-key-unknown",
+                f"the registry does not vouch for log key {name}: the checkpoint is not the ledger's",
+            )
+        detail = f"{anchor_check.detail}; log key {name} is vouched for by the registry"
+        return Check("anchor", Status.VALID, "", detail)
 
     def _confirmations(self, client: RegistryClient, block_number: int) -> Check:
         depth = client.block_number() - block_number + 1

@@ -153,6 +153,22 @@ def set_anchorer(
         out.print(f"anchorer {address} {'enabled' if enabled else 'disabled'} in block {result.block_number}")
 
 
+@app.command("set-log-key")
+def set_log_key(
+    key: Annotated[str, typer.Argument(help="C2SP verifier key (the data directory's keys/log.vkey)")],
+    url: RpcUrl = None,
+    trusted: Annotated[bool, typer.Option("--trust/--withdraw")] = True,
+) -> None:
+    """Vouch for (or withdraw) the log key verifiers pin checkpoints to (registry owner only)."""
+    with errors_to_exit():
+        client, account = registry(settings(), rpc_url(settings(), url))
+        result = client.set_log_key(key.strip(), trusted, account)
+        name = key.split("+")[0]
+        out.print(
+            f"log key {name} {'vouched for' if trusted else 'withdrawn'} in block {result.block_number}"
+        )
+
+
 @app.command("status")
 def status(url: RpcUrl = None) -> None:
     """Show the deployment and the latest anchored checkpoint."""

@@ -192,6 +192,23 @@ def _log_signer(settings: Settings, password: str, notes: list[str]) -> LogSigne
     return LogSigner(settings.log_origin, load_log_key(path, password))
 
 
+def _vouch_for_log_key(
+    client: RegistryClient, signer: LogSigner, account: LocalAccount, notes: list[str]
+) -> None:
+    """Record the log key in the registry, where verifiers pin it (the owner's call)."""
+    key = signer.verifier_key()
+    if client.is_log_key(key):
+        return
+    if client.owner() != account.address:
+        notes.append(
+            f"the registry does not vouch for this ledger's log key yet: its owner runs "
+            f"`provenance chain set-log-key '{key}'`; until then checkpoint-mode bundles do not verify"
+        )
+        return
+    client.set_log_key(key, True, account)
+    notes.append(f"log key {key.split('+')[0]} recorded in the registry")
+
+
 def _dev_source(settings: Settings, ledger: Ledger, password: str, notes: list[str]) -> str:
     path = settings.keys_dir / f"{DEV_SOURCE}.json"
     if not path.exists():
@@ -222,6 +239,7 @@ def open_service(settings: Settings) -> Service:
         if not client.is_anchorer(account.address):
             client.set_anchorer(account.address, True, account)
         signer = _log_signer(settings, password, notes)
+        _vouch_for_log_key(client, signer, account, notes)
         verifier = ChainVerifier(backend.w3, confirmations=settings.confirmations)
         chain = ChainLink(client, verifier, deployment)
         ledger = Ledger(settings, db, Domain(client.chain_id, client.address), signer, chain)

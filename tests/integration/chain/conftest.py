@@ -67,6 +67,7 @@ def make_env(backend: Backend, transactor: Transactor) -> Env:
     e = Env(backend, reg, owner, anchorer, relayer, source)
     reg.register_source(source.address, owner)
     reg.set_anchorer(anchorer.address, True, owner)
+    reg.set_log_key(f.log_signer().verifier_key(), True, owner)
     return e
 
 

@@ -48,6 +48,12 @@ def test_checkpoint_anchor_verifies(env: Env) -> None:
     v = verify(env, doc)
     assert v.status == "valid", v.to_json()
     assert "log size 7" in v.check("anchor").detail
+    assert "log key provenance.example/ledger is vouched for by the registry" in v.check("anchor").detail
+    # the registry's owner withdraws the log key: its checkpoints are no longer the ledger's
+    env.reg.set_log_key(f.log_signer().verifier_key(), False, env.owner)
+    withdrawn = verify(env, doc).check("anchor")
+    assert (withdrawn.status, withdrawn.reason) == (Status.INVALID, "anchor.log-key-unknown")
+    env.reg.set_log_key(f.log_signer().verifier_key(), True, env.owner)
     # the same bundle pointing at a checkpoint the chain does not hold
     other = copy.deepcopy(doc)
     note = other["log"]["checkpoint"]
@@ -130,3 +136,33 @@ def test_anchor_status_follows_confirmations(env: Env) -> None:
     assert check(env.reg, AnchorRef.of(r), required=2).state is AnchorState.CONFIRMED
     gone = AnchorRef(b"\x01" * 32, r.block_number, r.block_hash)
     assert check(env.reg, gone, required=1).state is AnchorState.DROPPED
+
+
+def test_checkpoint_signed_by_a_key_the_registry_does_not_vouch_for(env: Env) -> None:
+    """An anchorer account alone cannot make a log: the checkpoint's key must be the registry's.
+
+    Someone holding an anchorer account but not the log key anchors their own log and signs its
+    checkpoint with a key of their own, which the bundle carries: the signature holds, the key is
+    pinned from the chain and is refused there.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from provenance.checkpoint import Checkpoint, LogSigner
+
+    snap = f.snapshot(dataset="tm/foreign-log", domain=env.domain)
+    log, _ = f.ledger_log(snap, other_log_entries=3)
+    r = env.reg.anchor_checkpoint(log.size, log.root, [], env.anchorer)
+    foreign = LogSigner(f.ORIGIN, Ed25519PrivateKey.from_private_bytes(b"\x07" * 32))
+    doc = f.proof_bundle(
+        snap,
+        0,
+        other_log_entries=3,
+        anchor=Anchor(
+            "checkpoint", env.reg.chain_id, env.reg.address, r.tx_hash, r.block_number, r.block_hash, 0
+        ),
+    )
+    doc["log"]["checkpoint"] = foreign.sign(Checkpoint(f.ORIGIN, log.size, log.root)).text()
+    doc["log"]["logKey"] = foreign.verifier_key()
+    v = verify(env, doc)
+    assert v.check("checkpoint-signature").status is Status.VALID  # from the bundle, not pinned
+    assert (v.check("anchor").reason, v.status) == ("anchor.log-key-unknown", "invalid"), v.to_json()

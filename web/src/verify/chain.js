@@ -19,6 +19,7 @@ const FUNCTIONS = {
   isAuthorizedSigner: ["isAuthorizedSigner(bytes32,address)", ["bool"]],
   snapshotOf: ["snapshotOf(bytes32,uint64)", ["bytes32", "uint64", "address", "uint64", "bool"]],
   latestCheckpoint: ["latestCheckpoint()", ["uint256", "uint64", "bytes32"]],
+  isLogKey: ["isLogKey(string)", ["bool"]],
 };
 // each input: [name, type, indexed]
 const EVENTS = {
@@ -48,11 +49,13 @@ export const ERRORS = [
   "CheckpointSizeDecreased(uint64,uint64)",
   "CheckpointSizeUnchanged(uint64)",
   "EmptyCheckpoint()",
+  "EmptyLogKey()",
   "InvalidConsistencyProof()",
   "InvalidShortString()",
   "InvalidSignature()",
   "InvalidSignatureLength(uint256)",
   "InvalidSignatureS(bytes32)",
+  "LogKeyUnchanged(bytes32,bool)",
   "NoCheckpoint()",
   "NotAnchorer(address)",
   "NotDatasetOwner(bytes32,address)",
@@ -144,6 +147,25 @@ function encodeWord(type, value) {
   return bigToBytes(big(value));
 }
 
+/** ABI-encoded arguments: static words in the head, a string's length and bytes in the tail. */
+function encodeArgs(types, args) {
+  const heads = [];
+  const tails = [];
+  let offset = 32 * types.length;
+  types.forEach((t, i) => {
+    if (t !== "string") {
+      heads.push(encodeWord(t, args[i]));
+      return;
+    }
+    const data = utf8(args[i]);
+    const padded = concat(data, new Uint8Array((32 - (data.length % 32)) % 32));
+    heads.push(bigToBytes(BigInt(offset)));
+    tails.push(bigToBytes(BigInt(data.length)), padded);
+    offset += 32 + padded.length;
+  });
+  return concat(...heads, ...tails);
+}
+
 const hexBytes = (text) => fromHex(String(text).replace(/^0x/, ""));
 
 // --- the registry's reads --------------------------------------------------------------------
@@ -153,7 +175,7 @@ export function registryReader(request, contract) {
   const address = checksumAddress(contract);
   async function call(name, types, args) {
     const [signature, outputs] = FUNCTIONS[name];
-    const data = hexStr(concat(selector(signature), ...types.map((t, i) => encodeWord(t, args[i]))));
+    const data = hexStr(concat(selector(signature), encodeArgs(types, args)));
     let result;
     try {
       result = await request("eth_call", [{ to: address, data }, "latest"]);
@@ -184,6 +206,7 @@ export function registryReader(request, contract) {
         const [index, size, root] = await call("latestCheckpoint", [], []);
         return { index, size, root };
       }),
+    isLogKey: async (key) => (await call("isLogKey", ["string"], [key]))[0],
     blockNumber: async () => BigInt(await request("eth_blockNumber", [])),
     receipt: (txHash) => request("eth_getTransactionReceipt", [hexStr(txHash)]),
     events: (name, receipt) => decodeEvents(name, receipt, address),
@@ -322,7 +345,10 @@ async function checkAnchor(rpc, confirmations, sections, checkpoint) {
       ? await direct(client, sections, receipt)
       : await checkpointAnchor(client, checkpoint, receipt, anchor.checkpointIndex);
   return {
-    anchor: anchorCheck,
+    anchor:
+      anchorCheck.status === VALID && sections.log !== null && sections.log !== undefined
+        ? await logKeyVouched(client, sections.log.logKey, anchorCheck)
+        : anchorCheck,
     confirmations: await confirmationsOf(client, anchor.blockNumber, confirmations),
     sourceStatus: source,
   };
@@ -418,6 +444,19 @@ async function checkpointAnchor(client, checkpoint, receipt, index) {
     "",
     `checkpoint: registry ${client.address} anchored log size ${checkpoint.size} as checkpoint ${event.index} (its latest checkpoint: size ${latest.size})`,
   );
+}
+
+// The chain, not the bundle, is where a verifier pins the log key (verifier.py _log_key).
+async function logKeyVouched(client, key, anchorCheck) {
+  const name = key.split("+")[0];
+  if (!(await client.isLogKey(key))) {
+    return bad(
+      "anchor",
+      "anchor.log-key-unknown",
+      `the registry does not vouch for log key ${name}: the checkpoint is not the ledger's`,
+    );
+  }
+  return check("anchor", VALID, "", `${anchorCheck.detail}; log key ${name} is vouched for by the registry`);
 }
 
 async function confirmationsOf(client, blockNumber, required) {
