@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from eth_account import Account
 
 from provenance.config import Settings
+from provenance.crash_points import crash_point
 from provenance.datasets import dataset_id
 from provenance.errors import ConflictError, InputError, NotFoundError, SignatureError
 from provenance.ingest import EntrySink, Ingested, IngestPool, Limits, Upstream, ingest_file
@@ -121,20 +122,24 @@ class Intake:
             )
         if (pk := self._begin(ds.id, version)) is None:  # the same upload at once: as a re-upload
             return self._reupload(ds, schema, path, version, fmt, limits)
+        crash_point("ingest.begun")
         try:
             writer = RecordWriter(self.db, pk)
             built = self._read(ds, schema, path, writer, fmt, limits, upstream)
             writer.finish()
             levels = getattr(built.tree.source, "levels", [])
             self.snapshots.write_tree(pk, levels)
+            crash_point("ingest.records-written")
             signed = signed_in or self._server_sign(
                 ds, schema, version, built, created_at, lineage_parents, transform
             )
             self._check_manifest(ds, schema, version, built, signed)
+            crash_point("ingest.signed")
             info = self._complete(ds, pk, built, signed)
         except BaseException:
             self.snapshots.discard(pk)
             raise
+        crash_point("ingest.completed")
         return IngestResult(info, created=True)
 
     def _reupload(

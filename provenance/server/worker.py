@@ -30,6 +30,7 @@ from eth_account.signers.local import LocalAccount
 from provenance.chain.finality import AnchorRef, AnchorState, check
 from provenance.chain.registry import RegistryClient, snapshot_tuple
 from provenance.chain.transactions import ContractRevert
+from provenance.crash_points import crash_point
 from provenance.errors import ChainError, ProvenanceError, RpcUnavailable
 from provenance.server.ledger import Ledger
 from provenance.server.store.models import AnchorRow, CheckpointRow
@@ -129,7 +130,9 @@ class AnchorWorker:
         age = (datetime.now(UTC) - _aware(oldest)).total_seconds() if oldest else 0.0
         if not checkpoint_due(size - done, age, self.checkpoint_every, self.checkpoint_interval, force):
             return None
-        return self.ledger.cut_checkpoint()
+        row = self.ledger.cut_checkpoint()
+        crash_point("checkpoint.cut")
+        return row
 
     # --- the outbox --------------------------------------------------------------------------
 
@@ -159,6 +162,7 @@ class AnchorWorker:
             self._set(row, "queued", last_error=e.message, attempts=row.attempts + 1)
             raise
         self._set(row, "signed", raw_tx=raw, tx_hash=tx_hash, attempts=row.attempts + 1)
+        crash_point("anchor.signed")
         row.raw_tx, row.tx_hash = raw, tx_hash
         self._on_signed(row)
 
@@ -172,6 +176,7 @@ class AnchorWorker:
                 # e.g. "nonce too low": that nonce went to another transaction; sign anew
                 self._set(row, "queued", raw_tx=None, tx_hash=None, last_error=e.message)
                 return
+            crash_point("anchor.broadcast")
         self._set(row, "sent")
         row.state = "sent"
         self._on_sent(row)
@@ -209,6 +214,7 @@ class AnchorWorker:
             confirmations=1,
             last_error=None,
         )
+        crash_point("anchor.mined")
         self.stats.anchored += 1
 
     def _on_mined(self, row: AnchorRow) -> None:

@@ -1,0 +1,142 @@
+"""#11 faults: kill -9 at every named step of ingest and anchoring, one after another.
+
+For each point of :data:`provenance.crash_points.POINTS` the service is started with that point
+armed, given one new version of a directly anchored and of a checkpointed dataset, and dies there
+(SIGKILL, by its own hand). It is then started again, unarmed, and the client does what a client
+does after a dropped connection: it sends the same upload, for the same version, again. Afterwards:
+
+- a version committed before the crash is served unchanged, and one that was not is absent
+  (never half there) until the retried upload creates it;
+- every version gets anchored, each direct one exactly once on the chain, and no checkpoint twice;
+- ``provenance fsck`` against the chain finds nothing wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from provenance.chain.backends import free_port, rpc_web3
+from provenance.chain.registry import RegistryClient
+from provenance.crash_points import POINTS
+from provenance.datasets import dataset_id
+from tests.integration.http.conftest import ADMIN, EXE, Server, base_env, proof_when_anchored
+
+pytestmark = [pytest.mark.chain, pytest.mark.http, pytest.mark.slow]
+DATASETS = {"tm/crash-direct": "direct", "tm/crash-logged": "checkpoint"}
+COMMITTED_AT = POINTS.index("ingest.completed")
+
+
+def csv(version: int) -> bytes:
+    return ("k,v\n" + "".join(f"r{i},{version * 1000 + i}\n" for i in range(50))).encode()
+
+
+def upload_until_accepted(server: Server, name: str, version: int) -> int:
+    """The client's retry: the same bytes again until the ledger takes them (409 + Retry-After
+    while a killed build is still in the way)."""
+    deadline = time.monotonic() + 60
+    while True:
+        r = server.post(
+            f"/v1/datasets/{name}/versions?format=csv&version={version}", headers=ADMIN, content=csv(version)
+        )
+        if r.status_code in (200, 201):
+            assert r.json()["version"] == version, r.text
+            return r.status_code
+        assert r.status_code == 409 and "Retry-After" in r.headers, r.text
+        assert time.monotonic() < deadline, r.text
+        time.sleep(float(r.headers["Retry-After"]))
+
+
+def die_at(data: Path, env: dict[str, str], port: int, point: str, version: int) -> None:
+    armed = Server(data, {**env, "PROVENANCE_CRASH_POINT": point}, port=port).start()
+    assert armed.process is not None
+    for name in DATASETS:
+        with contextlib.suppress(httpx.HTTPError):  # dying under the request is the point
+            armed.post(
+                f"/v1/datasets/{name}/versions?format=csv&version={version}",
+                headers=ADMIN,
+                content=csv(version),
+            )
+        if armed.process.poll() is not None:
+            break
+    try:
+        assert armed.process.wait(60) == -signal.SIGKILL, f"{point} was never reached"
+    finally:
+        armed.kill()
+
+
+def test_kill9_at_every_crash_point(tmp_path: Path) -> None:
+    env = {**base_env("anvil"), "PROVENANCE_CHECKPOINT_INTERVAL": "0.05", "PROVENANCE_WORKER_POLL": "0.02"}
+    data, port = tmp_path / "data", free_port()
+    setup = Server(data, env, port=port).start()
+    for name, mode in DATASETS.items():
+        spec = {"name": name, "key": ["k"], "anchorMode": mode, "signingKey": "dev-source"}
+        assert setup.post("/v1/datasets", headers=ADMIN, json=spec).status_code == 201
+    proof_when_anchored(setup, "examples/token-ratings", 1, "ETH,2026-11-27")  # nothing left to anchor
+    setup.stop()
+    roots: dict[tuple[str, int], str] = {}
+    for version, point in enumerate(POINTS, start=1):
+        die_at(data, env, port, point, version)
+        server = Server(data, env, port=port).start()
+        try:
+            for name in DATASETS:
+                before = server.get(f"/v1/datasets/{name}/versions/{version}")
+                if POINTS.index(point) >= COMMITTED_AT and name == next(iter(DATASETS)):
+                    assert before.status_code == 200, (point, before.text)  # committed: kept
+                if before.status_code != 200:
+                    assert before.status_code == 404, (point, before.text)  # never half there
+                    assert upload_until_accepted(server, name, version) == 201
+                else:
+                    assert upload_until_accepted(server, name, version) == 200  # the same bytes: a no-op
+                bundle = proof_when_anchored(server, name, version, "r7")["bundle"]
+                roots[(name, version)] = bundle["manifest"]["manifest"]["root"]
+            for (name, v), root in roots.items():  # nothing committed earlier has changed
+                assert server.get(f"/v1/datasets/{name}/versions/{v}").json()["root"] == root, (
+                    point,
+                    name,
+                    v,
+                )
+        finally:
+            server.stop()
+    final = Server(data, env, port=port).start()
+    try:
+        rpc = f"http://127.0.0.1:{env['PROVENANCE_ANVIL_PORT']}"
+        assert_anchored_once(final, rpc, len(POINTS))
+        fsck_env = {
+            **os.environ,
+            "PROVENANCE_DATA_DIR": str(data),
+            "PROVENANCE_KEY_PASSWORD": env["PROVENANCE_KEY_PASSWORD"],
+        }
+        done = subprocess.run(
+            [str(EXE), "fsck", "--rpc-url", rpc, "--json"],
+            env=fsck_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        report = json.loads(done.stdout)
+        assert report["clean"] and report["checked"]["chain"], report
+        assert report["checked"]["anchors"] >= len(POINTS), report
+    finally:
+        final.stop()
+
+
+def assert_anchored_once(server: Server, rpc: str, versions: int) -> None:
+    deployment = server.get("/v1/deployment").json()
+    client = RegistryClient(rpc_web3(rpc), deployment["address"])
+    events = client.find_events("SnapshotAnchored", deployment["deployBlock"])
+    direct = [e for e in events if bytes(e["args"]["datasetId"]) == dataset_id("tm/crash-direct")]
+    assert sorted(e["args"]["version"] for e in direct) == list(
+        range(1, versions + 1)
+    )  # none lost, none twice
+    sizes = [e["args"]["size"] for e in client.find_events("CheckpointAnchored", deployment["deployBlock"])]
+    assert sizes == sorted(set(sizes))  # strictly growing: no checkpoint anchored twice
