@@ -24,6 +24,7 @@ from provenance.errors import (
     RpcUnavailable,
     ServiceUnavailable,
     StorageError,
+    StorageFull,
     VerificationError,
 )
 
@@ -42,6 +43,7 @@ STATUS_BY_CLASS: list[tuple[type[ProvenanceError], int]] = [
     (RpcUnavailable, 503),
     (ServiceUnavailable, 503),
     (ChainError, 502),
+    (StorageFull, 507),  # RFC 4918 Insufficient Storage
     (StorageError, 503),
     (KeyStoreError, 503),
 ]

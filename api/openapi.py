@@ -39,6 +39,7 @@ WHY = {
     "422": "the request, the upload or the document is malformed or refused",
     "502": "the chain answered with an error",
     "503": "the store or the chain is unavailable, or the stored data is corrupt",
+    "507": "the server's disk is full: nothing of the request was stored",
 }
 # What a route answers on success when it is not JSON.
 SUCCESS = {
@@ -94,5 +95,5 @@ def _errors(route: APIRoute, method: str) -> list[str]:
     if admin or any(p.name == "authorization" for p in route.dependant.header_params):
         statuses += ["401", "403"]
     if method in ("POST", "DELETE"):
-        statuses += ["404", "409", "413"]
+        statuses += ["404", "409", "413", "507"]
     return sorted(set(statuses))

@@ -7,6 +7,10 @@ constructor so they never depend on how a caller happened to phrase them.
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 MAX_MESSAGE = 1000  # characters of a message; what it quotes of hostile input is cut to fit
 
 
@@ -173,6 +177,30 @@ class StorageError(ProvenanceError):
     """The database refused or failed an operation."""
 
     code = "storage.error"
+
+
+class StorageFull(StorageError):
+    """The server's disk (or the database's) has no room left: nothing of the request was stored."""
+
+    code = "storage.full"
+
+
+#: errno values that mean "no room left" (a full disk, a quota, a file-size limit).
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+@contextmanager
+def disk_space(what: str) -> Iterator[None]:
+    """Turn a write that found no room into :class:`StorageFull`, naming ``what`` and never the
+    path (an OSError's text would show the server's file system)."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno in NO_SPACE:
+            raise StorageFull(
+                f"the server's disk is full: {what} was not stored; retry once space is freed"
+            ) from None
+        raise
 
 
 class ChainError(ProvenanceError):

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import uploads, views
 from api.auth import Admin, check_admin
 from api.deps import FromSize, LedgerDep, MetricsDep, SettingsDep, ToSize, Version
-from provenance.errors import InputError
+from provenance.errors import InputError, disk_space
 from provenance.lineage import parse_parent_names
 from provenance.records.schema import Schema
 
@@ -173,7 +173,7 @@ async def ingest(
     upload; without one the server signs, which needs the admin token. A derived snapshot names
     its ``parents`` (``name@version,...``; their roots come from this ledger) and its transform
     (header ``Provenance-Transform``: base64 of ``{name, code, params}``, or the multipart field)."""
-    with tempfile.TemporaryDirectory(dir=ledger.upload_folder()) as tmp:
+    with disk_space("the upload"), tempfile.TemporaryDirectory(dir=ledger.upload_folder()) as tmp:
         upload = await _receive(request, Path(tmp), settings.max_upload_bytes)
         manifest_text = upload.manifest or (
             uploads.decode_header(provenance_manifest, "Provenance-Manifest", "manifest.malformed")

@@ -106,11 +106,7 @@ class Intake:
         with self.db.session() as s:
             latest = self.snapshots.latest_version(s, ds.id)
         version = version or latest + 1
-        limits = Limits(
-            max_records or self.settings.max_records,
-            self.settings.max_record_bytes,
-            self.settings.max_refs_per_record,
-        )
+        limits = self._limits(max_records)
         if version <= latest:
             return self._reupload(ds, schema, path, version, fmt, limits)
         lineage_parents = signed_in.manifest.parents if signed_in else self._resolve_parents(parents)
@@ -141,6 +137,10 @@ class Intake:
             raise
         crash_point("ingest.completed")
         return IngestResult(info, created=True)
+
+    def _limits(self, max_records: int | None) -> Limits:
+        cfg = self.settings
+        return Limits(max_records or cfg.max_records, cfg.max_record_bytes, cfg.max_refs_per_record)
 
     def _reupload(
         self, ds: DatasetRow, schema: Schema, path: Path, version: int, fmt: str | None, limits: Limits

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from provenance.errors import StorageError
+from provenance.errors import StorageError, StorageFull
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -97,6 +97,11 @@ class Database:
             session.commit()
         except OperationalError as e:
             session.rollback()
+            if _is_full(e):
+                raise StorageFull(
+                    "the server's disk is full: the database took nothing of this request; "
+                    "retry once space is freed"
+                ) from e
             raise StorageError(f"database unavailable: {e.orig}", code="storage.unavailable") from e
         except BaseException:
             session.rollback()
@@ -115,3 +120,8 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _is_full(e: OperationalError) -> bool:
+    """SQLite's SQLITE_FULL, or PostgreSQL's disk_full (SQLSTATE 53100)."""
+    return getattr(e.orig, "sqlstate", None) == "53100" or "disk is full" in str(e.orig)
