@@ -9,6 +9,7 @@ and a public testnet.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -298,7 +299,20 @@ class RpcBackend:
 
 def rpc_web3(url: str, timeout: float = 10.0) -> Web3:
     # cache_allowed_requests: web3 8 otherwise asks eth_chainId before every call.
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, cache_allowed_requests=True))
+    import requests
+    from web3.providers.rpc.utils import ExceptionRetryConfiguration
+
+    # Retry a refused connection (a node restarting), never a read timeout: a node that hung
+    # once hangs again, and web3's default (5 tries of everything) made one hang cost 6 timeouts.
+    retry = ExceptionRetryConfiguration(errors=(requests.ConnectionError,), retries=3)
+    w3 = Web3(
+        Web3.HTTPProvider(
+            url,
+            request_kwargs={"timeout": timeout},
+            cache_allowed_requests=True,
+            exception_retry_configuration=retry,
+        )
+    )
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # harmless on non-PoA chains
     return w3
 
@@ -307,8 +321,16 @@ def rpc_web3(url: str, timeout: float = 10.0) -> Web3:
 def rpc_errors(url: str = "") -> Iterator[None]:
     """Connection-level failures become :class:`RpcUnavailable` (retried by callers)."""
     import requests
+    from eth_abi.exceptions import DecodingError
+    from web3.exceptions import BadFunctionCallOutput, BadResponseFormat
 
     try:
         yield
     except (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError) as e:
         raise RpcUnavailable(f"JSON-RPC endpoint {url or ''} unreachable: {type(e).__name__}") from e
+    except (json.JSONDecodeError, BadResponseFormat, BadFunctionCallOutput, DecodingError) as e:
+        # What a broken or lying node sends; its text is not quoted (it could be anything).
+        raise ChainError(
+            f"the JSON-RPC node's answer is not well-formed ({type(e).__name__}): the node is not believed",
+            code="chain.bad-answer",
+        ) from e

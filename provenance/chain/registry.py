@@ -20,6 +20,8 @@ from provenance.chain.transactions import ContractRevert, Transactor, TxResult
 from provenance.errors import ChainError
 from provenance.manifest import Manifest, SignedManifest
 
+RECEIPT_FIELDS = ("blockHash", "blockNumber", "status", "to", "logs")
+
 
 @dataclass(frozen=True)
 class SnapshotRecord:
@@ -202,9 +204,15 @@ class RegistryClient:
 
         try:
             with rpc_errors():
-                return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+                receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
         except TransactionNotFound:
             return None
+        if not all(k in receipt for k in RECEIPT_FIELDS):
+            raise ChainError(
+                "the JSON-RPC node's receipt lacks the fields of a receipt: the node is not believed",
+                code="chain.bad-answer",
+            )
+        return receipt
 
     def find_event(self, name: str, from_block: int, **filters: Any) -> Any | None:
         """The newest log of event ``name`` matching indexed ``filters`` (e.g. after a lost receipt)."""

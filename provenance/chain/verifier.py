@@ -181,7 +181,15 @@ class ChainVerifier:
         return Check("anchor", Status.VALID, "", detail)
 
     def _confirmations(self, client: RegistryClient, block_number: int) -> Check:
-        depth = client.block_number() - block_number + 1
+        head = client.block_number()
+        depth = head - block_number + 1
+        if depth < 1:
+            return _bad(
+                "confirmations",
+                "confirmations.inconsistent-node",
+                f"the node's head block {head} is below the anchoring block {block_number} it served "
+                "a receipt for: the node contradicts itself and is not believed",
+            )
         if depth >= self.confirmations:
             return Check(
                 "confirmations", Status.VALID, "", f"{depth} confirmations (required {self.confirmations})"

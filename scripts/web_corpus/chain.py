@@ -64,6 +64,8 @@ class CannedProvider(BaseProvider):
         answer = self.answers.get(key, {"error": {"code": -32601, "message": f"no answer for {key}"}})
         if answer == "down":
             raise ConnectionError("connection refused")
+        if answer == "garbage":  # what HTTPProvider raises for a body that is not JSON
+            raise json.JSONDecodeError("Expecting value", "<html>502 Bad Gateway</html>", 0)
         return {"jsonrpc": "2.0", "id": 1, **answer}
 
     def is_connected(self, show_traceback: bool = False) -> bool:

@@ -18,6 +18,7 @@ SOURCE_STATUS = "sourceStatus(address)"
 AUTHORIZED = "isAuthorizedSigner(bytes32,address)"
 LATEST = "latestCheckpoint()"
 SNAPSHOT_OF = "snapshotOf(bytes32,uint64)"
+IS_LOG_KEY = "isLogKey(string)"
 OTHER = "0x" + "22" * 20
 Scenario = tuple[str, dict[str, Any], Answers, int]
 
@@ -79,6 +80,12 @@ def _calls(answers: Answers) -> Iterator[tuple[str, Answers]]:
     yield "no-logs", _with(answers, ("eth_getTransactionReceipt", _receipt_with(answers, logs=[])))
     yield "log-of-other-contract", _with(answers, ("eth_getTransactionReceipt", _logs_from(answers, OTHER)))
     yield "head-behind", _with(answers, ("eth_blockNumber", {"result": "0xc"}))
+    # a node that lies or breaks: reported with the check's code, never believed
+    yield "head-below-the-receipt", _with(answers, ("eth_blockNumber", {"result": "0xa"}))
+    yield "answer-not-json", _with(answers, ("eth_getTransactionReceipt", "garbage"))
+    yield "call-answer-too-short", _with(answers, _answer(status, result="0x1234"))
+    not_a_receipt = ("eth_getTransactionReceipt", {"result": {"status": "0x1"}})
+    yield "receipt-not-a-receipt", _with(answers, not_a_receipt)
 
 
 def _receipt_with(answers: Answers, **fields: Any) -> dict[str, Any]:
@@ -107,7 +114,9 @@ def checkpoint_scenarios(doc: dict[str, Any]) -> Iterator[Scenario]:
     anchored = topic(CHECKPOINT_ANCHORED)
     event = log([anchored, "0x" + word(3), "0x" + word(5)], "0x" + word(root))
     base = _common()
-    base.update([("eth_getTransactionReceipt", receipt(event)), call(LATEST, 4, 9, b"\x42" * 32)])
+    base.update(
+        [("eth_getTransactionReceipt", receipt(event)), call(LATEST, 4, 9, b"\x42" * 32), call(IS_LOG_KEY, 1)]
+    )
     yield "checkpoint/ok", doc, base, 1
     yield "checkpoint/pending", doc, base, 10
     for name, answers in _calls(base):
@@ -122,6 +131,7 @@ def checkpoint_scenarios(doc: dict[str, Any]) -> Iterator[Scenario]:
     ]:
         yield f"checkpoint/{name}", doc, _event_receipt(base, topics, data), 1
     yield "checkpoint/no-checkpoint-yet", doc, _with(base, revert(LATEST, selector("NoCheckpoint()"))), 1
+    yield "checkpoint/log-key-not-vouched-for", doc, _with(base, call(IS_LOG_KEY, 0)), 1
     yield "checkpoint/latest-below", doc, _with(base, call(LATEST, 2, 4, b"\x42" * 32)), 1
     unindexed = copy.deepcopy(doc)
     del unindexed["anchor"]["checkpointIndex"]

@@ -19,6 +19,15 @@ function cannedFetch(answers) {
     const key = method === "eth_call" ? `eth_call:${params[0].data.slice(0, 10)}` : method;
     const answer = answers[key] ?? { error: { code: -32601, message: `no answer for ${key}` } };
     if (answer === "down") throw new TypeError("fetch failed");
+    if (answer === "garbage") {
+      return {
+        ok: true,
+        status: 200,
+        json: async () => {
+          throw new SyntaxError("Unexpected token '<', \"<html>502 \"... is not valid JSON");
+        },
+      };
+    }
     return { ok: true, status: 200, json: async () => ({ jsonrpc: "2.0", id, ...answer }) };
   };
 }
@@ -28,6 +37,9 @@ test("the chain reader reaches the Python verdict on every chain case", async (t
   assert.ok(path, "set WEB_CORPUS to a corpus written by scripts/make_web_corpus.py");
   const cases = JSON.parse(readFileSync(path, "utf8")).chainCases;
   assert.ok(cases.length > 20);
+  for (const ok of ["chain/checkpoint/ok", "chain/direct/ok"]) {
+    assert.equal(cases.find((c) => c.name === ok).expected.status, "valid", `${ok} must be a valid case`);
+  }
   const differ = [];
   for (const c of cases) {
     const chain = rpcChain("http://node.invalid", {

@@ -89,6 +89,14 @@ export { FUNCTIONS, EVENTS };
 /** ChainError and its kin: ProvenanceErrors, so that every chain check reports their code. */
 const chainError = (message, code) => new ProvenanceError(message, code);
 
+/** backends.rpc_errors: an answer a broken or lying node sent; its text is never quoted. */
+const badAnswer = (kind) =>
+  chainError(
+    `the JSON-RPC node's answer is not well-formed (${kind}): the node is not believed`,
+    "chain.bad-answer",
+  );
+const RECEIPT_FIELDS = ["blockHash", "blockNumber", "status", "to", "logs"];
+
 class AnchorMismatch extends ProvenanceError {}
 
 class RpcError extends PyError {
@@ -114,7 +122,12 @@ export function jsonRpc(url, { fetch: doFetch = (...args) => globalThis.fetch(..
       throw chainError(`JSON-RPC endpoint ${url} unreachable: ${e?.name ?? e}`, "chain.rpc-unavailable");
     }
     if (!response.ok) throw new PyError("HTTPError", `${response.status} from ${url}`);
-    const body = await response.json();
+    let body;
+    try {
+      body = await response.json();
+    } catch {
+      throw badAnswer("JSONDecodeError");
+    }
     if (body.error !== undefined && body.error !== null) throw new RpcError(body.error);
     return body.result;
   };
@@ -185,7 +198,11 @@ export function registryReader(request, contract) {
     const raw = hexBytes(result);
     if (raw.length === 0 && outputs.length)
       await request("eth_getCode", [address, "latest"]).catch(asCallError);
-    return decodeWords(outputs, raw, name);
+    try {
+      return decodeWords(outputs, raw, name);
+    } catch (e) {
+      throw e instanceof PyError ? badAnswer("BadFunctionCallOutput") : e;
+    }
   }
   return {
     address,
@@ -208,7 +225,17 @@ export function registryReader(request, contract) {
       }),
     isLogKey: async (key) => (await call("isLogKey", ["string"], [key]))[0],
     blockNumber: async () => BigInt(await request("eth_blockNumber", [])),
-    receipt: (txHash) => request("eth_getTransactionReceipt", [hexStr(txHash)]),
+    receipt: async (txHash) => {
+      const receipt = await request("eth_getTransactionReceipt", [hexStr(txHash)]);
+      if (receipt === null || receipt === undefined) return receipt;
+      if (!isDict(receipt) || !RECEIPT_FIELDS.every((k) => Object.hasOwn(receipt, k))) {
+        throw chainError(
+          "the JSON-RPC node's receipt lacks the fields of a receipt: the node is not believed",
+          "chain.bad-answer",
+        );
+      }
+      return receipt;
+    },
     events: (name, receipt) => decodeEvents(name, receipt, address),
   };
 }
@@ -460,7 +487,15 @@ async function logKeyVouched(client, key, anchorCheck) {
 }
 
 async function confirmationsOf(client, blockNumber, required) {
-  const depth = (await client.blockNumber()) - big(blockNumber) + 1n;
+  const head = await client.blockNumber();
+  const depth = head - big(blockNumber) + 1n;
+  if (depth < 1n) {
+    return bad(
+      "confirmations",
+      "confirmations.inconsistent-node",
+      `the node's head block ${head} is below the anchoring block ${blockNumber} it served a receipt for: the node contradicts itself and is not believed`,
+    );
+  }
   if (depth >= BigInt(required))
     return check("confirmations", VALID, "", `${depth} confirmations (required ${required})`);
   return check("confirmations", PENDING, "confirmations.pending", `${depth} of ${required} confirmations`);
