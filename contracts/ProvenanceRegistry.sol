@@ -41,6 +41,14 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
         bytes32 transformHash;
         uint64 createdAt;
     }
+    /// @notice A retraction as signed by the snapshot's source or an authorised signer of its
+    ///  dataset (EIP-712 primary type). `reasonHash` commits to the published reason text.
+    struct Retraction {
+        bytes32 datasetId;
+        uint64 version;
+        bytes32 root;
+        bytes32 reasonHash;
+    }
     /* solhint-enable gas-struct-packing */
 
     /// @notice Lifecycle of a source key. Revocation is final.
@@ -81,6 +89,10 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
             "Parent[] parents,bytes32 transformHash,uint64 createdAt)"
             "Parent(bytes32 datasetId,uint64 version,bytes32 root)"
         );
+
+    /// @dev keccak256 of the EIP-712 type string of {Retraction}.
+    bytes32 private constant RETRACTION_TYPEHASH =
+        keccak256("Retraction(bytes32 datasetId,uint64 version,bytes32 root,bytes32 reasonHash)");
     /* solhint-enable gas-small-strings */
 
     /// @dev `_checkpointHead` layout (see the storage notes): primary anchorer in bits 0..159,
@@ -101,6 +113,10 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     // Log keys the owner vouches for, by keccak256 of their C2SP verifier-key text. Verifiers pin
     // the key that signed a checkpoint here instead of trusting the one a bundle carries.
     mapping(bytes32 keyHash => bool) private _logKeys;
+    // Checkpoint-mode snapshots live in the ledger log, not in `_snapshots`: their retractions and
+    // every snapshot's disputes are keyed by keccak256(abi.encode(datasetId, version, root)).
+    mapping(bytes32 snapshotKey => bool) private _retractedLogged;
+    mapping(bytes32 snapshotKey => uint256) private _disputes;
 
     // Checkpoint log. Bar: <= 70k gas per anchor, consistency proof included, at any log size.
     // Fixed costs: 21k transaction base, 2.1k per cold slot read, 2.9k per rewrite of a slot read
@@ -191,6 +207,36 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     /// @param reasonHash Commitment to the reason published off-chain.
     event SnapshotRetracted(bytes32 indexed datasetId, uint64 indexed version, address indexed by, bytes32 reasonHash);
 
+    /// @notice A snapshot anchored through the ledger log was retracted by a signed {Retraction}.
+    /// @param datasetId keccak256 of the dataset name.
+    /// @param version The retracted version.
+    /// @param by The retraction's signer.
+    /// @param root The retracted snapshot's root.
+    /// @param reasonHash Commitment to the reason published off-chain.
+    event LoggedSnapshotRetracted(
+        bytes32 indexed datasetId,
+        uint64 indexed version,
+        address indexed by,
+        bytes32 root,
+        bytes32 reasonHash
+    );
+
+    /// @notice Someone disputes a snapshot. Anyone may; a dispute is a warning, not a verdict.
+    /// @param datasetId keccak256 of the dataset name.
+    /// @param version The disputed version.
+    /// @param by Who raised it.
+    /// @param root The disputed snapshot's root.
+    /// @param reasonHash Commitment to the dispute's reason.
+    /// @param evidenceUri Where the evidence is published.
+    event SnapshotDisputed(
+        bytes32 indexed datasetId,
+        uint64 indexed version,
+        address indexed by,
+        bytes32 root,
+        bytes32 reasonHash,
+        string evidenceUri
+    );
+
     /// @notice Checkpoint number `index` (from 0) of the ledger log was anchored. Only the latest
     ///  checkpoint stays in storage: these events are the on-chain record of all the others.
     /// @param index Position of the checkpoint among the anchored ones.
@@ -226,6 +272,8 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     error NoCheckpoint();
     error ZeroCheckpointRoot();
     error EmptyLogKey();
+    error RetractionMismatch();
+    error NotInLog(uint64 index);
     error LogKeyUnchanged(bytes32 keyHash, bool trusted);
 
     // ------------------------------------------------------------ constructor
@@ -455,6 +503,98 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
         emit SnapshotRetracted(datasetId, version, msg.sender, reasonHash);
     }
 
+    /// @notice Retracts a directly anchored snapshot by a {Retraction} its source or an authorised
+    ///  signer signed; anyone may submit it (the ledger's worker relays it).
+    /// @param r The retraction; `root` must be the anchored root.
+    /// @param signature EIP-712 signature of `r`.
+    function retractSigned(Retraction calldata r, bytes calldata signature) external {
+        address signer = _recover(_hashTypedDataV4(_hashRetraction(r)), signature);
+        if (!isAuthorizedSigner(r.datasetId, signer)) revert NotDatasetSigner(r.datasetId, signer);
+        SnapshotRecord storage record = _snapshots[r.datasetId][r.version];
+        if (record.signer == address(0)) revert SnapshotNotFound(r.datasetId, r.version);
+        if (record.root != r.root) revert RetractionMismatch();
+        if (_retracted[r.datasetId][r.version]) revert AlreadyRetracted(r.datasetId, r.version);
+        _retracted[r.datasetId][r.version] = true;
+        emit SnapshotRetracted(r.datasetId, r.version, signer, r.reasonHash);
+    }
+
+    /// @notice Retracts a snapshot anchored through the ledger log. The contract never saw that
+    ///  snapshot, so the call proves it: the signed manifest, whose EIP-712 digest is a log entry
+    ///  included in the latest anchored checkpoint. The retraction's signer must be the manifest's
+    ///  (still active) signer or an authorised signer of the dataset.
+    /// @param r The retraction; dataset, version and root must be the manifest's.
+    /// @param signature EIP-712 signature of `r`.
+    /// @param s The retracted snapshot's manifest.
+    /// @param manifestSignature Its source's EIP-712 signature.
+    /// @param index The manifest digest's entry in the ledger log.
+    /// @param proof RFC 9162 inclusion proof of that entry in the latest anchored checkpoint.
+    function retractLogged(
+        Retraction calldata r,
+        bytes calldata signature,
+        Snapshot calldata s,
+        bytes calldata manifestSignature,
+        uint64 index,
+        bytes32[] calldata proof
+    ) external {
+        if (s.datasetId != r.datasetId || s.version != r.version || s.root != r.root) revert RetractionMismatch();
+        bytes32 digest = _hashTypedDataV4(_hashSnapshot(s));
+        if (!_inLatestCheckpoint(digest, index, proof)) revert NotInLog(index);
+        address source = _recover(digest, manifestSignature);
+        address signer = _recover(_hashTypedDataV4(_hashRetraction(r)), signature);
+        bool allowed = signer == source
+            ? _sourceStatus[signer] == SourceStatus.Active
+            : isAuthorizedSigner(r.datasetId, signer);
+        if (!allowed) revert NotDatasetSigner(r.datasetId, signer);
+        bytes32 key = _snapshotKey(r.datasetId, r.version, r.root);
+        if (_retractedLogged[key]) revert AlreadyRetracted(r.datasetId, r.version);
+        _retractedLogged[key] = true;
+        emit LoggedSnapshotRetracted(r.datasetId, r.version, signer, r.root, r.reasonHash);
+    }
+
+    /// @notice Whether the snapshot (`datasetId`, `version`, `root`) was retracted, in either mode.
+    /// @param datasetId keccak256 of the dataset name.
+    /// @param version The version.
+    /// @param root Its root (a direct anchor's must match the stored one).
+    /// @return True once retracted.
+    function isRetracted(bytes32 datasetId, uint64 version, bytes32 root) external view returns (bool) {
+        if (_retractedLogged[_snapshotKey(datasetId, version, root)]) return true;
+        SnapshotRecord storage record = _snapshots[datasetId][version];
+        return record.signer != address(0) && record.root == root && _retracted[datasetId][version];
+    }
+
+    /// @notice Disputes a snapshot: anyone may, with a reason and where the evidence is.
+    /// @param datasetId keccak256 of the dataset name.
+    /// @param version The version.
+    /// @param root Its root.
+    /// @param reasonHash Commitment to the dispute's reason text.
+    /// @param evidenceUri Where the evidence is published.
+    function dispute(
+        bytes32 datasetId,
+        uint64 version,
+        bytes32 root,
+        bytes32 reasonHash,
+        string calldata evidenceUri
+    ) external {
+        ++_disputes[_snapshotKey(datasetId, version, root)];
+        emit SnapshotDisputed(datasetId, version, msg.sender, root, reasonHash, evidenceUri);
+    }
+
+    /// @notice How many disputes the snapshot (`datasetId`, `version`, `root`) has had.
+    /// @param datasetId keccak256 of the dataset name.
+    /// @param version The version.
+    /// @param root Its root.
+    /// @return The number of {SnapshotDisputed} events for it.
+    function disputeCount(bytes32 datasetId, uint64 version, bytes32 root) external view returns (uint256) {
+        return _disputes[_snapshotKey(datasetId, version, root)];
+    }
+
+    /// @notice EIP-712 digest of a retraction under this contract's domain (what its signer signs).
+    /// @param r The retraction.
+    /// @return The digest.
+    function retractionDigest(Retraction calldata r) external view returns (bytes32) {
+        return _hashTypedDataV4(_hashRetraction(r));
+    }
+
     // ------------------------------------------------------------ checkpoints
 
     /// @notice Anchors checkpoint (`size`, `root`) of the ledger log. Anchorers only.
@@ -560,6 +700,17 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
         bytes32 leafHash,
         bytes32[] calldata proof
     ) external view returns (bool) {
+        return _includes(root, size, index, leafHash, proof);
+    }
+
+    /// @dev RFC 9162 inclusion of `leafHash` at `index` in the tree (`size`, `root`).
+    function _includes(
+        bytes32 root,
+        uint64 size,
+        uint64 index,
+        bytes32 leafHash,
+        bytes32[] calldata proof
+    ) private view returns (bool) {
         if (index >= size) return false;
         // Closed form of the RFC 9162 loop (as in transparency-dev/merkle): below the level where
         // the paths of leaf `index` and of the last leaf part, there are `inner` siblings, each on
@@ -604,6 +755,22 @@ contract ProvenanceRegistry is Ownable2Step, EIP712 {
     }
 
     /// @dev EIP-712 struct hash of a Snapshot; `parents` is keccak256 of the concatenated Parent hashes.
+    /// @dev Whether log entry `digest` is at `index` in the latest anchored checkpoint.
+    function _inLatestCheckpoint(bytes32 digest, uint64 index, bytes32[] calldata proof) private view returns (bool) {
+        uint256 head = _checkpointHead;
+        if (head >> COUNT_SHIFT == 0) return false;
+        bytes32 leaf = sha256(abi.encodePacked(bytes1(0x00), digest));
+        return _includes(_checkpointRoot, uint64(head >> SIZE_SHIFT), index, leaf, proof);
+    }
+
+    function _snapshotKey(bytes32 datasetId, uint64 version, bytes32 root) private pure returns (bytes32) {
+        return keccak256(abi.encode(datasetId, version, root));
+    }
+
+    function _hashRetraction(Retraction calldata r) private pure returns (bytes32) {
+        return keccak256(abi.encode(RETRACTION_TYPEHASH, r.datasetId, r.version, r.root, r.reasonHash));
+    }
+
     function _hashSnapshot(Snapshot calldata s) private pure returns (bytes32) {
         uint256 n = s.parents.length;
         bytes32[] memory parentHashes = new bytes32[](n);

@@ -140,7 +140,7 @@ class Upstream:
     key: tuple[Any, ...]
     dataset_id: bytes
     root: bytes
-    status: str  # the upstream verdict: "valid", "invalid", "incomplete"
+    status: str  # the upstream verdict: "valid", "invalid", "retracted", "incomplete"
     leaf: bytes = b""  # the upstream record's leaf hash, recomputed from its entry
 
 
@@ -171,6 +171,11 @@ def check_edge(ref: dict[str, Any], parents: Sequence[Parent], found: Upstream) 
         return (
             "lineage.leaf-mismatch",
             f"the ref pins leaf {pinned}, the upstream record's is {hex_str(found.leaf)}",
+        )
+    if found.status == "retracted":
+        return (
+            "lineage.upstream-retracted",
+            f"the upstream snapshot {found.dataset}@{found.version} was retracted by its source",
         )
     if found.status != "valid":
         return ("lineage.upstream-invalid", f"the upstream record is {found.status}")

@@ -44,7 +44,7 @@ class ConsoleVerdictIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as documented: no 0 for false
     bundleSha256: str = Field(pattern=r"^0x[0-9a-f]{64}$")  # noqa: N815 - JSON field name
-    status: Literal["valid", "invalid", "incomplete", "unusable"]
+    status: Literal["valid", "invalid", "retracted", "incomplete", "unusable"]
     offline: bool = False
     dataset: str | None = Field(default=None, max_length=128)
     version: int | None = Field(default=None, ge=1, le=2**63 - 1)

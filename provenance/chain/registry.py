@@ -19,6 +19,7 @@ from provenance.chain.backends import rpc_errors
 from provenance.chain.transactions import ContractRevert, Transactor, TxResult
 from provenance.errors import ChainError
 from provenance.manifest import Manifest, SignedManifest
+from provenance.retraction import Retraction, SignedRetraction
 
 RECEIPT_FIELDS = ("blockHash", "blockNumber", "status", "to", "logs")
 
@@ -51,6 +52,11 @@ def snapshot_tuple(m: Manifest) -> tuple[Any, ...]:
         m.transform_hash,
         m.created_at,
     )
+
+
+def retraction_tuple(r: Retraction) -> tuple[Any, ...]:
+    """The retraction as the contract's ``Retraction`` struct."""
+    return (r.dataset_id, r.version, r.root, r.reason_hash)
 
 
 class RegistryClient:
@@ -122,6 +128,43 @@ class RegistryClient:
     def retract(self, dataset_id: bytes, version: int, reason_hash: bytes, sender: LocalAccount) -> TxResult:
         return self._send(self.contract.functions.retract(dataset_id, version, reason_hash), sender)
 
+    def retract_signed(self, signed: SignedRetraction, sender: LocalAccount) -> TxResult:
+        """Retract a directly anchored snapshot by its source's signed retraction."""
+        fn = self.contract.functions.retractSigned(retraction_tuple(signed.retraction), signed.signature)
+        return self._send(fn, sender)
+
+    def retract_logged(
+        self,
+        signed: SignedRetraction,
+        manifest: SignedManifest,
+        index: int,
+        proof: list[bytes],
+        sender: LocalAccount,
+    ) -> TxResult:
+        """Retract a checkpoint-mode snapshot: its manifest is log entry ``index``, proved into the
+        latest anchored checkpoint by ``proof``."""
+        fn = self.contract.functions.retractLogged(
+            retraction_tuple(signed.retraction),
+            signed.signature,
+            snapshot_tuple(manifest.manifest),
+            manifest.signature,
+            index,
+            proof,
+        )
+        return self._send(fn, sender)
+
+    def dispute(
+        self,
+        dataset_id: bytes,
+        version: int,
+        root: bytes,
+        reason_hash: bytes,
+        evidence_uri: str,
+        sender: LocalAccount,
+    ) -> TxResult:
+        fn = self.contract.functions.dispute(dataset_id, version, root, reason_hash, evidence_uri)
+        return self._send(fn, sender)
+
     # --- reads ------------------------------------------------------------------------------
 
     def source_status(self, signer: str) -> int:
@@ -133,6 +176,12 @@ class RegistryClient:
 
     def is_log_key(self, verifier_key: str) -> bool:
         return bool(self._call(self.contract.functions.isLogKey(verifier_key)))
+
+    def is_retracted(self, dataset_id: bytes, version: int, root: bytes) -> bool:
+        return bool(self._call(self.contract.functions.isRetracted(dataset_id, version, root)))
+
+    def dispute_count(self, dataset_id: bytes, version: int, root: bytes) -> int:
+        return int(self._call(self.contract.functions.disputeCount(dataset_id, version, root)))
 
     def owner(self) -> str:
         return to_checksum_address(str(self._call(self.contract.functions.owner())))

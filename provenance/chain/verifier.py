@@ -61,6 +61,8 @@ class ChainVerifier:
         )
         if anchor_check.status is Status.VALID and bundle.log is not None:
             anchor_check = self._log_key(client, bundle.log.log_key, anchor_check)
+        if anchor_check.status is Status.VALID and anchor.mode != "direct":
+            anchor_check = self._not_retracted(client, bundle, anchor_check)
         return ChainFacts(anchor_check, self._confirmations(client, anchor.block_number), source)
 
     def _receipt(self, client: RegistryClient, bundle: Sections) -> Any:
@@ -166,6 +168,14 @@ class ChainVerifier:
             f"checkpoint: registry {client.address} anchored log size {checkpoint.size} as checkpoint "
             f"{event['index']} (its latest checkpoint: size {latest.size})",
         )
+
+    def _not_retracted(self, client: RegistryClient, bundle: Sections, anchor_check: Check) -> Check:
+        """A checkpoint-mode snapshot's retraction is in the registry too (``retractLogged``); a
+        direct one's is read with the snapshot (``snapshotOf``)."""
+        m = bundle.manifest.manifest
+        if client.is_retracted(m.dataset_id, m.version, m.root):
+            return _bad("anchor", "anchor.retracted", f"{m.dataset} v{m.version} was retracted by its source")
+        return anchor_check
 
     def _log_key(self, client: RegistryClient, key: str, anchor_check: Check) -> Check:
         """The checkpoint's signing key must be one the registry's owner vouches for: the chain,

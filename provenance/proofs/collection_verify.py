@@ -54,6 +54,8 @@ class CollectionVerdict:
     def status(self) -> str:
         if self.failure_count or any(v.status == "invalid" for _, v in self.snapshots):
             return "invalid"
+        if any(v.status == "retracted" for _, v in self.snapshots):
+            return "retracted"
         if any(v.status != "valid" for _, v in self.snapshots):
             return "incomplete"
         return "valid"

@@ -28,6 +28,11 @@ class Status(StrEnum):
     NOT_APPLICABLE = "not-applicable"
 
 
+#: The one failure that is the source's own statement, not a broken proof: the verdict says
+#: ``retracted`` (still a failing verdict) when it is the only thing wrong.
+RETRACTED = "anchor.retracted"
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -47,11 +52,13 @@ class Verdict:
 
     @property
     def status(self) -> str:
-        """``invalid`` when any check failed; ``valid`` when every check passed, does not apply
+        """``invalid`` when any check failed (``retracted`` when the only failure is the source's
+        retraction of the snapshot); ``valid`` when every check passed, does not apply
         or was skipped on request (offline, where a missing anchor and log are accepted);
         ``incomplete`` otherwise (e.g. not anchored yet, or awaiting confirmations)."""
-        if any(c.status is Status.INVALID for c in self.checks):
-            return "invalid"
+        failed = [c for c in self.checks if c.status is Status.INVALID]
+        if failed:
+            return "retracted" if all(c.reason == RETRACTED for c in failed) else "invalid"
         if all(c.status in self._passing() for c in self.checks):
             return "valid"
         return "incomplete"

@@ -19,6 +19,7 @@ AUTHORIZED = "isAuthorizedSigner(bytes32,address)"
 LATEST = "latestCheckpoint()"
 SNAPSHOT_OF = "snapshotOf(bytes32,uint64)"
 IS_LOG_KEY = "isLogKey(string)"
+IS_RETRACTED = "isRetracted(bytes32,uint64,bytes32)"
 OTHER = "0x" + "22" * 20
 Scenario = tuple[str, dict[str, Any], Answers, int]
 
@@ -115,7 +116,12 @@ def checkpoint_scenarios(doc: dict[str, Any]) -> Iterator[Scenario]:
     event = log([anchored, "0x" + word(3), "0x" + word(5)], "0x" + word(root))
     base = _common()
     base.update(
-        [("eth_getTransactionReceipt", receipt(event)), call(LATEST, 4, 9, b"\x42" * 32), call(IS_LOG_KEY, 1)]
+        [
+            ("eth_getTransactionReceipt", receipt(event)),
+            call(LATEST, 4, 9, b"\x42" * 32),
+            call(IS_LOG_KEY, 1),
+            call(IS_RETRACTED, 0),
+        ]
     )
     yield "checkpoint/ok", doc, base, 1
     yield "checkpoint/pending", doc, base, 10
@@ -132,6 +138,7 @@ def checkpoint_scenarios(doc: dict[str, Any]) -> Iterator[Scenario]:
         yield f"checkpoint/{name}", doc, _event_receipt(base, topics, data), 1
     yield "checkpoint/no-checkpoint-yet", doc, _with(base, revert(LATEST, selector("NoCheckpoint()"))), 1
     yield "checkpoint/log-key-not-vouched-for", doc, _with(base, call(IS_LOG_KEY, 0)), 1
+    yield "checkpoint/retracted", doc, _with(base, call(IS_RETRACTED, 1)), 1
     yield "checkpoint/latest-below", doc, _with(base, call(LATEST, 2, 4, b"\x42" * 32)), 1
     unindexed = copy.deepcopy(doc)
     del unindexed["anchor"]["checkpointIndex"]

@@ -20,6 +20,7 @@ const FUNCTIONS = {
   snapshotOf: ["snapshotOf(bytes32,uint64)", ["bytes32", "uint64", "address", "uint64", "bool"]],
   latestCheckpoint: ["latestCheckpoint()", ["uint256", "uint64", "bytes32"]],
   isLogKey: ["isLogKey(string)", ["bool"]],
+  isRetracted: ["isRetracted(bytes32,uint64,bytes32)", ["bool"]],
 };
 // each input: [name, type, indexed]
 const EVENTS = {
@@ -60,8 +61,10 @@ export const ERRORS = [
   "NotAnchorer(address)",
   "NotDatasetOwner(bytes32,address)",
   "NotDatasetSigner(bytes32,address)",
+  "NotInLog(uint64)",
   "OwnableInvalidOwner(address)",
   "OwnableUnauthorizedAccount(address)",
+  "RetractionMismatch()",
   "SignerAlreadyAuthorized(bytes32,address)",
   "SignerNotAuthorized(bytes32,address)",
   "SizeTooLarge(uint64)",
@@ -224,6 +227,8 @@ export function registryReader(request, contract) {
         return { index, size, root };
       }),
     isLogKey: async (key) => (await call("isLogKey", ["string"], [key]))[0],
+    isRetracted: async (id, version, root) =>
+      (await call("isRetracted", ["bytes32", "uint64", "bytes32"], [id, version, root]))[0],
     blockNumber: async () => BigInt(await request("eth_blockNumber", [])),
     receipt: async (txHash) => {
       const receipt = await request("eth_getTransactionReceipt", [hexStr(txHash)]);
@@ -371,11 +376,12 @@ async function checkAnchor(rpc, confirmations, sections, checkpoint) {
     anchor.mode === "direct"
       ? await direct(client, sections, receipt)
       : await checkpointAnchor(client, checkpoint, receipt, anchor.checkpointIndex);
+  let checked = anchorCheck;
+  if (checked.status === VALID && sections.log !== null && sections.log !== undefined)
+    checked = await logKeyVouched(client, sections.log.logKey, checked);
+  if (checked.status === VALID && anchor.mode !== "direct") checked = await notRetracted(client, sections, checked);
   return {
-    anchor:
-      anchorCheck.status === VALID && sections.log !== null && sections.log !== undefined
-        ? await logKeyVouched(client, sections.log.logKey, anchorCheck)
-        : anchorCheck,
+    anchor: checked,
     confirmations: await confirmationsOf(client, anchor.blockNumber, confirmations),
     sourceStatus: source,
   };
@@ -471,6 +477,14 @@ async function checkpointAnchor(client, checkpoint, receipt, index) {
     "",
     `checkpoint: registry ${client.address} anchored log size ${checkpoint.size} as checkpoint ${event.index} (its latest checkpoint: size ${latest.size})`,
   );
+}
+
+// verifier.py _not_retracted: a checkpoint-mode snapshot's retraction (retractLogged).
+async function notRetracted(client, sections, anchorCheck) {
+  const m = sections.manifest.manifest;
+  if (await client.isRetracted(manifestDatasetId(m), m.version, m.root))
+    return bad("anchor", "anchor.retracted", `${m.dataset} v${m.version} was retracted by its source`);
+  return anchorCheck;
 }
 
 // The chain, not the bundle, is where a verifier pins the log key (verifier.py _log_key).

@@ -35,6 +35,7 @@ function collectionVerdict(snapshots, records, edges, failures, truncated, offli
   const statuses = snapshots.map((s) => s.verdict.status);
   let status = "valid";
   if (failures.length || statuses.includes("invalid")) status = "invalid";
+  else if (statuses.includes("retracted")) status = "retracted";
   else if (statuses.some((s) => s !== "valid")) status = "incomplete";
   return {
     format: "provenance-proofs-verdict/v1",

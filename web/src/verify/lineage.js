@@ -34,6 +34,12 @@ export function checkEdge(ref, parents, found) {
       `the ref pins leaf ${pinned}, the upstream record's is ${hexStr(found.leaf)}`,
     ];
   }
+  if (found.status === "retracted") {
+    return [
+      "lineage.upstream-retracted",
+      `the upstream snapshot ${found.dataset}@${found.version} was retracted by its source`,
+    ];
+  }
   if (found.status !== "valid") return ["lineage.upstream-invalid", `the upstream record is ${found.status}`];
   const isParent = parents.some(
     (p) =>

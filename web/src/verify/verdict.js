@@ -37,9 +37,11 @@ function passing(offline) {
   return offline ? [VALID, NOT_APPLICABLE, SKIPPED, ABSENT] : [VALID, NOT_APPLICABLE, SKIPPED];
 }
 
-/** Verdict.status: invalid when a check failed, valid when every one passed, else incomplete. */
+/** Verdict.status: invalid when a check failed (retracted when the only failure is the source's
+ * retraction), valid when every one passed, else incomplete. */
 export function verdictStatus(checks, offline) {
-  if (checks.some((c) => c.status === INVALID)) return "invalid";
+  const failed = checks.filter((c) => c.status === INVALID);
+  if (failed.length) return failed.every((c) => c.reason === "anchor.retracted") ? "retracted" : "invalid";
   const ok = passing(offline);
   return checks.every((c) => ok.includes(c.status)) ? "valid" : "incomplete";
 }
