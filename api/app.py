@@ -7,11 +7,19 @@ from fastapi import FastAPI
 from api import errors, openapi
 from api.metrics import Metrics
 from api.middleware import LimitsAndMetrics
-from api.routers import anchoring, audit, datasets, health, sources, verify
+from api.routers import anchoring, audit, datasets, health, retractions, sources, verify
 from provenance.config import DEV_ADMIN_TOKEN
 from provenance.server.ledger import Ledger
 
-ROUTERS = (health.router, datasets.router, verify.router, sources.router, anchoring.router, audit.router)
+ROUTERS = (
+    health.router,
+    retractions.router,
+    datasets.router,
+    verify.router,
+    sources.router,
+    anchoring.router,
+    audit.router,
+)
 
 
 def create_app(ledger: Ledger) -> FastAPI:

@@ -218,7 +218,7 @@ class Intake:
             parents=parents,
             transform=check_transform_code(transform) if transform is not None else None,
         )
-        return sign(manifest, self.domain, self._source_key(ds.signing_key))
+        return sign(manifest, self.domain, self.source_key(ds.signing_key))
 
     def _resolve_parents(self, parents: tuple[tuple[str, int], ...]) -> tuple[Parent, ...]:
         """Parents named by the publisher, each pinned by the root this ledger holds for it (a
@@ -234,18 +234,16 @@ class Intake:
                         f"parent {name}@{version} is not a snapshot of this ledger",
                         code="lineage.unknown-parent",
                     ) from None
-                ds = self.snapshots.require_dataset(s, name)
-                self._refuse_retracted(name, version, ds.anchor_mode)
+                self._refuse_retracted(name, version, info.root)
                 out.append(Parent(dataset_id(name), version, info.root, name))
         return tuple(out)
 
-    def _refuse_retracted(self, name: str, version: int, anchor_mode: str) -> None:
-        """A retraction is recorded on-chain by the snapshot's source (today for directly
-        anchored snapshots; checkpoint-mode retraction is #12): the chain is asked, not us."""
-        if anchor_mode != "direct" or self.chain is None:
+    def _refuse_retracted(self, name: str, version: int, root: bytes) -> None:
+        """A retraction is recorded on-chain by the snapshot's source, in either anchoring mode
+        (``isRetracted``): the chain is asked, not us."""
+        if self.chain is None:
             return
-        record = self.chain.client.snapshot_of(dataset_id(name), version)
-        if record is not None and record.retracted:
+        if self.chain.client.is_retracted(dataset_id(name), version, root):
             raise InputError(
                 f"parent {name}@{version} was retracted by its source", code="lineage.retracted-parent"
             )
@@ -286,14 +284,14 @@ class Intake:
             time.sleep(0.05)
         return False
 
-    def _source_key(self, name: str) -> bytes:
+    def source_key(self, name: str) -> bytes:
         if name not in self._source_keys:
             password = self.settings.key_password.get_secret_value() if self.settings.key_password else ""
             self._source_keys[name] = load_source_key(self.settings.keys_dir / f"{name}.json", password)
         return self._source_keys[name]
 
     def source_address(self, name: str) -> str:
-        return str(Account.from_key(self._source_key(name)).address)
+        return str(Account.from_key(self.source_key(name)).address)
 
     def _check_manifest(
         self, ds: DatasetRow, schema: Schema, version: int, built: Ingested, signed: SignedManifest

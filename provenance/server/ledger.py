@@ -30,6 +30,7 @@ from provenance.records.schema import Schema, parse_key
 from provenance.server.intake import IngestResult, Intake, discard_stale_uploads
 from provenance.server.lineage import LineageQueries
 from provenance.server.prover import Prover
+from provenance.server.retractions import Retractions
 from provenance.server.store.database import Database
 from provenance.server.store.leader import leader_lock
 from provenance.server.store.lineage import LineageRepository
@@ -92,9 +93,7 @@ class Ledger:
         log_signer: LogSigner,
         chain: ChainLink | None = None,
     ) -> None:
-        self.settings = settings
-        self.db = db
-        self.domain = domain
+        self.settings, self.db, self.domain = settings, db, domain
         self.log_signer = log_signer
         self.chain = chain
         self.snapshots = SnapshotRepository(db, timedelta(seconds=settings.stale_build_seconds))
@@ -111,6 +110,7 @@ class Ledger:
         self.intake = Intake(
             settings, db, domain, self.snapshots, self.log, self.outbox, self.sources, self.lineage, chain
         )
+        self.retractions = Retractions(db, domain, self.snapshots, self.outbox, self.intake.source_key)
         self._schemas: dict[str, Schema] = {}
 
     # --- datasets --------------------------------------------------------------------------

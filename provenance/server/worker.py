@@ -28,7 +28,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from provenance.chain.finality import AnchorRef, AnchorState, check
-from provenance.chain.registry import RegistryClient, snapshot_tuple
+from provenance.chain.registry import RegistryClient, retraction_tuple, snapshot_tuple
 from provenance.chain.transactions import ContractRevert
 from provenance.crash_points import crash_point
 from provenance.errors import ChainError, ProvenanceError, RpcUnavailable
@@ -258,6 +258,8 @@ class AnchorWorker:
 
     def _function(self, row: AnchorRow) -> Any | None:
         functions = self.client.contract.functions
+        if row.kind == "retraction":
+            return self._retraction(row)
         if row.kind == "direct":
             assert row.snapshot_pk is not None
             signed = self.ledger.direct_subject(row.snapshot_pk).signed
@@ -274,9 +276,32 @@ class AnchorWorker:
         proof = self.ledger.log_consistency_proof(base, cp.size) if base else []
         return functions.anchorCheckpoint(cp.size, bytes(cp.root), proof)
 
+    def _retraction(self, row: AnchorRow) -> Any | None:
+        """retractSigned, or retractLogged with the manifest's inclusion in the latest anchored
+        checkpoint (which the retraction waits for)."""
+        assert row.retraction_pk is not None
+        subject = self.ledger.retractions.subject(row.retraction_pk)
+        r = retraction_tuple(subject.signed.retraction)
+        functions = self.client.contract.functions
+        if subject.mode == "direct":
+            return functions.retractSigned(r, subject.signed.signature)
+        latest = self.client.latest_checkpoint()
+        index = subject.log_index
+        if latest is None or index is None or index >= latest.size:
+            self._set(row, "queued", last_error="waiting for a checkpoint that covers the snapshot")
+            return None
+        proof = self.ledger.log.tree(at_least=latest.size).inclusion_proof(index, latest.size)
+        m = subject.manifest
+        return functions.retractLogged(
+            r, subject.signed.signature, snapshot_tuple(m.manifest), m.signature, index, proof
+        )
+
     def _already_on_chain(self, row: AnchorRow) -> tuple[bytes, int, bytes, int | None] | None:
         """(tx hash, block number, block hash, checkpoint index) of the anchor if it landed."""
-        event = self._direct_event(row) if row.kind == "direct" else self._checkpoint_event(row)
+        if row.kind == "retraction":
+            event = self._retraction_event(row)
+        else:
+            event = self._direct_event(row) if row.kind == "direct" else self._checkpoint_event(row)
         if event is None:
             return None
         index = int(event["args"]["index"]) if row.kind == "checkpoint" else None
@@ -295,6 +320,15 @@ class AnchorWorker:
         return self.client.find_event(
             "SnapshotAnchored", self.deploy_block, datasetId=subject.dataset_id, version=subject.version
         )
+
+    def _retraction_event(self, row: AnchorRow) -> Any | None:
+        assert row.retraction_pk is not None
+        subject = self.ledger.retractions.subject(row.retraction_pk)
+        r = subject.signed.retraction
+        if not self.client.is_retracted(r.dataset_id, r.version, r.root):
+            return None
+        name = "SnapshotRetracted" if subject.mode == "direct" else "LoggedSnapshotRetracted"
+        return self.client.find_event(name, self.deploy_block, datasetId=r.dataset_id, version=r.version)
 
     def _checkpoint_event(self, row: AnchorRow) -> Any | None:
         assert row.checkpoint_pk is not None

@@ -91,6 +91,19 @@ class LineageEdgeRow(Base):
     parent_pk: Mapped[int] = mapped_column(ForeignKey("snapshots.id"), primary_key=True, index=True)
 
 
+class RetractionRow(Base):
+    """A snapshot's retraction: the reason text (served; its SHA-256 is on the chain) and the
+    signed EIP-712 Retraction the anchoring worker relays to the registry."""
+
+    __tablename__ = "retractions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_pk: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    signer: Mapped[str] = mapped_column(String(42))
+    signed_retraction: Mapped[str] = mapped_column(Text)  # SignedRetraction JSON, as served
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class RecordBlockRow(Base):
     """``BLOCK`` consecutive records of a snapshot in one row: their leaf inputs (RFC 8785
     entries, which hold any ``derived_from`` lineage refs) and key texts, newline-separated, and
@@ -167,9 +180,10 @@ class AnchorRow(Base):
     __tablename__ = "anchors"
     __table_args__ = (Index("ix_anchors_state", "state"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # checkpoint | direct
+    kind: Mapped[str] = mapped_column(String(16))  # checkpoint | direct | retraction
     checkpoint_pk: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id"), unique=True)
     snapshot_pk: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), unique=True)
+    retraction_pk: Mapped[int | None] = mapped_column(ForeignKey("retractions.id"), unique=True)
     chain_id: Mapped[int] = mapped_column(BigInteger)
     contract: Mapped[str] = mapped_column(String(42))
     state: Mapped[str] = mapped_column(String(16))

@@ -28,6 +28,7 @@ class OutboxRepository:
         *,
         checkpoint_pk: int | None = None,
         snapshot_pk: int | None = None,
+        retraction_pk: int | None = None,
     ) -> AnchorRow:
         row = AnchorRow(
             kind=kind,
@@ -36,6 +37,7 @@ class OutboxRepository:
             state="queued",
             checkpoint_pk=checkpoint_pk,
             snapshot_pk=snapshot_pk,
+            retraction_pk=retraction_pk,
         )
         s.add(row)
         s.flush()

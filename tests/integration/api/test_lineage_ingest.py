@@ -307,8 +307,8 @@ def test_downstream_which_records_cite_this_datum(client: TestClient, datasets: 
 
 
 def test_a_parent_retracted_by_its_source_is_refused_by_name(client: TestClient, service: Service) -> None:
-    """#9: a retracted parent is refused. Retraction is on-chain, by the snapshot's source; today a
-    directly anchored snapshot can be retracted (checkpoint-mode retraction comes with #12)."""
+    """#9: a retracted parent is refused. Retraction is on-chain, by the snapshot's source (here by
+    its own transaction; a checkpoint-mode parent: tests/integration/http/test_retraction.py)."""
     spec = {
         "name": "t/lin/direct",
         "key": ["symbol", "date"],
@@ -323,7 +323,7 @@ def test_a_parent_retracted_by_its_source_is_refused_by_name(client: TestClient,
         assert up.status_code == 201, up.text
     for _ in range(3):
         service.worker.step()  # anchor both directly
-    source = Account.from_key(service.ledger.intake._source_key("dev-source"))
+    source = Account.from_key(service.ledger.intake.source_key("dev-source"))
     service.client.tx.transfer(service.account, source.address, 10**18)  # gas for the source's own call
     service.client.retract(dataset_id("t/lin/direct"), 1, b"\x07" * 32, source)
     assert service.client.snapshot_of(dataset_id("t/lin/direct"), 1).retracted  # type: ignore[union-attr]
