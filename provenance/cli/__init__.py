@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from provenance.cli import anchor, chain, check, export, fsck, keys, lineage, prove, serve, snapshot, verify
+from provenance.cli import (
+    anchor,
+    chain,
+    check,
+    export,
+    fsck,
+    keys,
+    lineage,
+    prove,
+    retract,
+    serve,
+    snapshot,
+    verify,
+)
 
 app = typer.Typer(
     name="provenance",
@@ -25,6 +38,7 @@ app.command("export")(export.export)
 app.command("lineage")(lineage.lineage)
 app.command("export-lineage")(lineage.export_lineage)
 app.command("fsck")(fsck.fsck)
+app.command("retract")(retract.retract)
 app.command("serve")(serve.serve)
 
 

@@ -26,9 +26,16 @@ def get_lines(url: str, token: str | None = None) -> Iterator[bytes]:
             yield line.rstrip(b"\n")
 
 
-def _open(url: str, token: str | None) -> Any:
+def post_json(url: str, body: Any, token: str | None = None) -> Any:
+    with _open(url, token, json.dumps(body).encode()) as response:
+        return json.load(response)
+
+
+def _open(url: str, token: str | None, data: bytes | None = None) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the user's own URL
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 - the user's own URL
     try:
         return urllib.request.urlopen(request, timeout=TIMEOUT)  # noqa: S310
     except urllib.error.HTTPError as e:

@@ -124,3 +124,22 @@ def test_retraction_refusals(server: Server) -> None:
     assert (r.status_code, r.json()["code"]) == (422, "retraction.mismatch"), r.text
     r = server.post(url, headers=ADMIN, json={"reason": ""})
     assert r.status_code == 422
+
+
+def test_the_cli_retracts_with_the_source_key_signing_here(server: Server) -> None:
+    """`provenance retract --key`: the source signs on its own machine; the ledger relays."""
+    key = server.data_dir / "keys" / "dev-source.json"
+    env = {**os.environ, "PROVENANCE_KEY_PASSWORD": server.env["PROVENANCE_KEY_PASSWORD"]}
+    command = [str(EXE), "retract", "tm/retract/direct", "2", "--reason", REASON, "--api", server.url]
+    done = subprocess.run(
+        [*command, "--key", str(key), "--json"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(done.stdout)
+    source = server.get("/v1/datasets/tm/retract/direct/versions/2").json()["signer"]
+    assert (answer["signer"], answer["state"], answer["reason"]) == (source, "queued", REASON)
+    retracted_when_mined(server, "tm/retract/direct", 2)
+    token_env = {**env, "PROVENANCE_ADMIN_TOKEN": ADMIN["Authorization"].removeprefix("Bearer ")}
+    again = subprocess.run(command, env=token_env, capture_output=True, text=True, check=False)
+    assert again.returncode != 0 and "retraction.exists" in again.stdout + again.stderr, again
+    assert "Traceback" not in again.stderr
