@@ -7,7 +7,7 @@ export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
 export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
 export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
-.PHONY: setup run demo demo-pipeline bench-lineage bench-check bench-console bench-tail test test-fast lint typecheck bench bench-service clean compile gas slither
+.PHONY: deployment setup run demo demo-pipeline bench-lineage bench-check bench-console bench-tail test test-fast lint typecheck bench bench-service clean compile gas slither
 
 setup: $(STAMP) node_modules/.installed api/static/audit/app.js
 
@@ -99,6 +99,11 @@ bench-console: setup
 	$(BIN)/python scripts/bench_console.py
 
 # Proof latency on `make run`'s defaults, idle and during a 1M-record upload (#11 defect 12).
+# The production layout on one machine: PostgreSQL, 3 API processes on one port, one leader-locked
+# anchoring worker, anvil (docs/deploy.md).
+deployment: setup
+	$(BIN)/python scripts/deployment.py $(ARGS)
+
 bench-tail: setup
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
 	$(BIN)/python scripts/bench_tail.py

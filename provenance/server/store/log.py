@@ -10,13 +10,15 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from provenance.errors import NotFoundError
 from provenance.merkle import MerkleTree, leaf_hashes
 from provenance.server.store.database import Database
 from provenance.server.store.models import AnchorRow, CheckpointRow, LogEntryRow
+
+LOG_APPEND_LOCK_KEY = 0x70726F6C  # "prol": PostgreSQL advisory lock of ledger-log appends
 
 
 class LogRepository:
@@ -31,9 +33,14 @@ class LogRepository:
     def append(self, s: Session, digest: bytes, snapshot_pk: int) -> int:
         """Append ``digest``; returns its index. Call inside the snapshot's completing transaction.
 
-        Concurrent appenders serialise on the database (SQLite: the single writer; PostgreSQL:
-        the primary key on ``index`` makes the loser's transaction fail and retry).
+        Concurrent appenders serialise on the database. SQLite has a single writer. On PostgreSQL
+        several API processes append at once, and two would read the same ``max(index)``: the
+        loser's insert hit the primary key and its upload answered 500 (found by the load test on
+        three API processes). A transaction-scoped advisory lock makes them take turns; it is
+        released when the completing transaction ends, commit or rollback.
         """
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text(f"SELECT pg_advisory_xact_lock({LOG_APPEND_LOCK_KEY})"))
         index = int(s.scalar(select(func.coalesce(func.max(LogEntryRow.index) + 1, 0))) or 0)
         s.add(LogEntryRow(index=index, digest=digest, snapshot_pk=snapshot_pk))
         s.flush()

@@ -28,6 +28,7 @@ class Server:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    args: tuple[str, ...] = ()  # more `provenance serve` options, e.g. ("--workers", "3")
 
     @property
     def url(self) -> str:
@@ -43,7 +44,7 @@ class Server:
         }
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [str(EXE), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
+                [str(EXE), "serve", *self.args], env=env, stdout=out, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
