@@ -7,7 +7,7 @@ export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
 export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
 export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
-.PHONY: deployment setup run demo demo-pipeline bench-lineage bench-check bench-console bench-tail test test-fast lint typecheck bench bench-service clean compile gas slither
+.PHONY: deployment bench-load setup run demo demo-pipeline bench-lineage bench-check bench-console bench-tail test test-fast lint typecheck bench bench-service clean compile gas slither
 
 setup: $(STAMP) node_modules/.installed api/static/audit/app.js
 
@@ -103,6 +103,13 @@ bench-console: setup
 # anchoring worker, anvil (docs/deploy.md).
 deployment: setup
 	$(BIN)/python scripts/deployment.py $(ARGS)
+
+# Proof latency on that layout, PostgreSQL beside SQLite, against connections and snapshot size,
+# plotted to docs/load.png (matplotlib, the [plot] extra, installed here).
+bench-load: setup
+	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
+	$(BIN)/pip install -q --no-build-isolation -e ".[dev,plot]"
+	$(BIN)/python scripts/bench_load.py $(ARGS)
 
 bench-tail: setup
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
