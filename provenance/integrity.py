@@ -20,7 +20,7 @@ from provenance import merkle
 from provenance.ingest import IngestPool, Upstream, ingest_file
 from provenance.merkle import MerkleTree
 from provenance.proofs.snapshot import SNAPSHOT_CHECKS, SnapshotProof, verify_snapshot
-from provenance.proofs.verdict import Check, Status
+from provenance.proofs.verdict import RETRACTED, Check, Status
 from provenance.proofs.verify import AnchorReader, Policy
 from provenance.records.canonical import key_text
 from provenance.records.chunks import ChunkResult
@@ -183,10 +183,14 @@ class Report:
 
     @property
     def status(self) -> str:
-        """``match``; ``mismatch`` (the data differs); ``failed`` (a check of the proof failed
-        or could not complete, e.g. not anchored yet)."""
+        """``match``; ``mismatch`` (the data differs); ``retracted`` (the data is what was
+        anchored, and its source has withdrawn it); ``failed`` (a check of the proof failed or
+        could not complete, e.g. not anchored yet)."""
         if self.checks[0].status is Status.INVALID:
             return "mismatch"
+        failed = [c for c in self.checks if c.status is Status.INVALID]
+        if failed and all(c.reason == RETRACTED for c in failed):
+            return "retracted"
         if all(c.status in (Status.VALID, Status.NOT_APPLICABLE) for c in self.checks):
             return "match"
         return "failed"

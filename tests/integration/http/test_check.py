@@ -254,3 +254,29 @@ def test_export_from_the_data_directory_and_the_plain_records(server: Server, tm
     assert "input.bad-arguments" in out
     out = cli("export", "ci/prices", "9", "--with-proofs", "--api", server.url, code=2)
     assert "snapshot.not-found" in out
+
+
+def test_a_retracted_version_is_reported_retracted(server: Server, tmp_path: Path) -> None:
+    """#12 bar: a retracted checkpoint-mode snapshot is `retracted` (exit 1) in the gate."""
+    text = PRICES + "ADA,2026-11-27,0.9\n"
+    up = server.post("/v1/datasets/ci/prices/versions?format=csv", content=text.encode(), headers=ADMIN)
+    assert up.status_code == 201, up.text
+    version = up.json()["version"]
+    server.wait_for(
+        f"/v1/datasets/ci/prices/versions/{version}/snapshot-proof", lambda b: b["anchor"] is not None
+    )
+    r = server.post(
+        f"/v1/datasets/ci/prices/versions/{version}/retraction", headers=ADMIN, json={"reason": "bad feed"}
+    )
+    assert r.status_code == 201, r.text
+    server.wait_for(
+        f"/v1/datasets/ci/prices/versions/{version}/retraction",
+        lambda b: b["state"] in ("mined", "confirmed"),
+    )
+    report = json.loads(
+        gate(server, data(tmp_path, text), "--version", str(version), "--format", "json", code=1)
+    )
+    assert report["status"] == "retracted", report
+    anchor = next(c for c in report["checks"] if c["check"] == "anchor")
+    assert anchor["reason"] == "anchor.retracted"
+    assert "result: retracted" in gate(server, data(tmp_path, text), "--version", str(version), code=1)

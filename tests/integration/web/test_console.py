@@ -245,3 +245,33 @@ def test_a_published_version_with_proofs_verifies_in_the_console(console: Consol
     console.page.click("#verify")
     console.page.wait_for_selector("#verdict[data-status=invalid]")
     assert "the header announces 3 records, the file holds 2" in console.page.text_content("#result")
+
+
+def test_a_retracted_checkpoint_mode_version_shows_retracted(console: Console, server: Server) -> None:
+    """#12 bar: the console reads the retraction from the chain itself (isRetracted) and says so."""
+    name = "web/retracted"
+    spec = {
+        "name": name,
+        "key": ["symbol", "date"],
+        "columns": {"close": "number"},
+        "signingKey": "dev-source",
+    }
+    assert server.post("/v1/datasets", json=spec, headers=ADMIN).status_code == 201
+    assert (
+        server.post(
+            f"/v1/datasets/{name}/versions?format=csv", content=PRICES.encode(), headers=ADMIN
+        ).status_code
+        == 201
+    )
+    server.wait_for(f"/v1/datasets/{name}/versions/1/snapshot-proof", lambda b: b["anchor"] is not None)
+    r = server.post(
+        f"/v1/datasets/{name}/versions/1/retraction", headers=ADMIN, json={"reason": "stale feed"}
+    )
+    assert r.status_code == 201, r.text
+    server.wait_for(
+        f"/v1/datasets/{name}/versions/1/retraction", lambda b: b["state"] in ("mined", "confirmed")
+    )
+    shown = console.open(f"?dataset={name}&version=1&key=BTC,2026-11-27")
+    assert shown["status"] == "retracted", shown
+    assert shown["checks"]["anchor"] == ("invalid", "anchor.retracted"), shown
+    assert python_verdict(server, served(server, name))["status"] == "retracted"
