@@ -63,7 +63,8 @@ class ChainVerifier:
             anchor_check = self._log_key(client, bundle.log.log_key, anchor_check)
         if anchor_check.status is Status.VALID and anchor.mode != "direct":
             anchor_check = self._not_retracted(client, bundle, anchor_check)
-        return ChainFacts(anchor_check, self._confirmations(client, anchor.block_number), source)
+        disputes = self._disputes(client, bundle) if anchor_check.status is Status.VALID else None
+        return ChainFacts(anchor_check, self._confirmations(client, anchor.block_number), source, disputes)
 
     def _receipt(self, client: RegistryClient, bundle: Sections) -> Any:
         """The anchoring transaction's receipt, which must be where the bundle says it is."""
@@ -167,6 +168,20 @@ class ChainVerifier:
             "",
             f"checkpoint: registry {client.address} anchored log size {checkpoint.size} as checkpoint "
             f"{event['index']} (its latest checkpoint: size {latest.size})",
+        )
+
+    def _disputes(self, client: RegistryClient, bundle: Sections) -> Check | None:
+        """Anyone may dispute a snapshot on-chain: a warning beside the verdict, never a failure."""
+        m = bundle.manifest.manifest
+        count = client.dispute_count(m.dataset_id, m.version, m.root)
+        if count == 0:
+            return None
+        return Check(
+            "disputes",
+            Status.WARNING,
+            "anchor.disputed",
+            f"{m.dataset} v{m.version} has {count} dispute(s) on-chain (SnapshotDisputed events, with "
+            "their reasons and evidence): a warning; the verdict stands",
         )
 
     def _not_retracted(self, client: RegistryClient, bundle: Sections, anchor_check: Check) -> Check:

@@ -8,6 +8,7 @@ from provenance.cli import (
     anchor,
     chain,
     check,
+    dispute,
     export,
     fsck,
     keys,
@@ -39,6 +40,7 @@ app.command("lineage")(lineage.lineage)
 app.command("export-lineage")(lineage.export_lineage)
 app.command("fsck")(fsck.fsck)
 app.command("retract")(retract.retract)
+app.command("dispute")(dispute.dispute)
 app.command("serve")(serve.serve)
 
 

@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 from provenance.errors import FormatError
 from provenance.proofs import bundle
 from provenance.proofs.verdict import Check, Status, Verdict
-from provenance.proofs.verify import AnchorReader, Policy, snapshot_checks
+from provenance.proofs.verify import AnchorReader, Policy, snapshot_checks, warnings_of
 from provenance.strict_json import loads
 
 SNAPSHOT_PROOF_FORMAT = "provenance-snapshot-proof/v1"
@@ -125,4 +125,4 @@ def verify_snapshot(
             "snapshot-proof.wrong-snapshot",
             f"the proof names {proof.dataset} v{proof.version}, its manifest is {m.dataset} v{m.version}",
         )
-    return Verdict(tuple(checks[n] for n in SNAPSHOT_CHECKS), (), policy.offline)
+    return Verdict(tuple(checks[n] for n in SNAPSHOT_CHECKS), (), policy.offline, warnings_of(checks))

@@ -26,6 +26,7 @@ class Status(StrEnum):
     PENDING = "pending"  # anchored but not yet final (confirmations)
     SKIPPED = "skipped"  # not checked, on request (offline)
     NOT_APPLICABLE = "not-applicable"
+    WARNING = "warning"  # only in a verdict's warnings: worth knowing, not a failure
 
 
 #: The one failure that is the source's own statement, not a broken proof: the verdict says
@@ -49,6 +50,7 @@ class Verdict:
     checks: tuple[Check, ...]
     upstream: tuple[Verdict, ...] = ()
     offline: bool = False
+    warnings: tuple[Check, ...] = ()  # e.g. the snapshot is disputed; the status does not change
 
     @property
     def status(self) -> str:
@@ -74,9 +76,12 @@ class Verdict:
         return [c for c in self.checks if c.status not in self._passing()]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "status": self.status,
             "offline": self.offline,
             "checks": [c.to_json() for c in self.checks],
             "upstream": [u.to_json() for u in self.upstream],
         }
+        if self.warnings:
+            out["warnings"] = [c.to_json() for c in self.warnings]
+        return out

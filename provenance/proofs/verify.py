@@ -29,6 +29,7 @@ class ChainFacts:
     check: Check  # the "anchor" check
     confirmations: Check
     source_status: Check
+    disputes: Check | None = None  # a warning when anyone disputed the snapshot on-chain
 
 
 class AnchorReader(Protocol):
@@ -61,7 +62,12 @@ def verify_bundle(
     checks.update((c.name, c) for c in snapshot_checks(bundle, policy, chain))
     upstream = tuple(verify_bundle(u, policy=policy, chain=chain) for u in bundle.upstream)
     checks["lineage"] = _guard("lineage", lambda: _check_lineage(bundle, upstream))
-    return Verdict(tuple(checks[name] for name in CHECKS), upstream, policy.offline)
+    return Verdict(tuple(checks[name] for name in CHECKS), upstream, policy.offline, warnings_of(checks))
+
+
+def warnings_of(checks: dict[str, Check]) -> tuple[Check, ...]:
+    """The warnings among a snapshot's checks (``disputes``), which are no check of the verdict."""
+    return tuple(c for c in checks.values() if c.status is Status.WARNING)
 
 
 def snapshot_checks(sections: Sections, policy: Policy, chain: AnchorReader | None) -> list[Check]:
@@ -246,7 +252,10 @@ def _check_chain(
         return {n: Check(n, Status.INVALID, e.code, e.message) for n in names}
     except Exception as e:  # fail closed
         return {n: Check(n, Status.INVALID, "anchor.error", f"{type(e).__name__}: {e}") for n in names}
-    return {"anchor": facts.check, "confirmations": facts.confirmations, "source-status": facts.source_status}
+    out = {"anchor": facts.check, "confirmations": facts.confirmations, "source-status": facts.source_status}
+    if facts.disputes is not None:
+        out["disputes"] = facts.disputes
+    return out
 
 
 def _check_lineage(bundle: ProofBundle, upstream: tuple[Verdict, ...]) -> Check:

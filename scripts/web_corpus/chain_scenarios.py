@@ -20,6 +20,7 @@ LATEST = "latestCheckpoint()"
 SNAPSHOT_OF = "snapshotOf(bytes32,uint64)"
 IS_LOG_KEY = "isLogKey(string)"
 IS_RETRACTED = "isRetracted(bytes32,uint64,bytes32)"
+DISPUTES = "disputeCount(bytes32,uint64,bytes32)"
 OTHER = "0x" + "22" * 20
 Scenario = tuple[str, dict[str, Any], Answers, int]
 
@@ -32,6 +33,7 @@ def _common() -> Answers:
             ("eth_getCode", {"result": "0x6080604052"}),
             call(SOURCE_STATUS, 1),
             call(AUTHORIZED, 0),
+            call(DISPUTES, 0),
         ]
     )
 
@@ -81,6 +83,7 @@ def _calls(answers: Answers) -> Iterator[tuple[str, Answers]]:
     yield "no-logs", _with(answers, ("eth_getTransactionReceipt", _receipt_with(answers, logs=[])))
     yield "log-of-other-contract", _with(answers, ("eth_getTransactionReceipt", _logs_from(answers, OTHER)))
     yield "head-behind", _with(answers, ("eth_blockNumber", {"result": "0xc"}))
+    yield "disputed", _with(answers, call(DISPUTES, 2))
     # a node that lies or breaks: reported with the check's code, never believed
     yield "head-below-the-receipt", _with(answers, ("eth_blockNumber", {"result": "0xa"}))
     yield "answer-not-json", _with(answers, ("eth_getTransactionReceipt", "garbage"))

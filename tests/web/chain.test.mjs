@@ -10,7 +10,11 @@ import { test } from "node:test";
 import { ERRORS, EVENTS, FUNCTIONS } from "../../web/src/verify/chain.js";
 import { rpcChain, verifyBundle } from "../../web/src/verify/index.js";
 
-const project = (v) => ({ status: v.status, checks: v.checks.map((c) => [c.check, c.status, c.reason]) });
+const project = (v) => ({
+  status: v.status,
+  checks: v.checks.map((c) => [c.check, c.status, c.reason]),
+  warnings: (v.warnings ?? []).map((c) => [c.check, c.status, c.reason]),
+});
 
 /** A node answering from a table: method, or eth_call:<selector>, to its JSON-RPC response. */
 function cannedFetch(answers) {
@@ -40,6 +44,9 @@ test("the chain reader reaches the Python verdict on every chain case", async (t
   for (const ok of ["chain/checkpoint/ok", "chain/direct/ok"]) {
     assert.equal(cases.find((c) => c.name === ok).expected.status, "valid", `${ok} must be a valid case`);
   }
+  const disputed = cases.find((c) => c.name === "chain/direct/disputed").expected;
+  assert.equal(disputed.status, "valid", "a dispute is a warning, not a failure");
+  assert.deepEqual(disputed.warnings.map((w) => w.reason), ["anchor.disputed"]);
   const differ = [];
   for (const c of cases) {
     const chain = rpcChain("http://node.invalid", {

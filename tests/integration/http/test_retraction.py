@@ -143,3 +143,47 @@ def test_the_cli_retracts_with_the_source_key_signing_here(server: Server) -> No
     again = subprocess.run(command, env=token_env, capture_output=True, text=True, check=False)
     assert again.returncode != 0 and "retraction.exists" in again.stdout + again.stderr, again
     assert "Traceback" not in again.stderr
+
+
+def test_anyone_may_dispute_and_verifiers_warn(server: Server, tmp_path: Path) -> None:
+    """A stranger disputes a version with their own key; the verdict stands, with a warning."""
+    from provenance.chain.backends import ANVIL_DEV_KEYS, rpc_web3
+    from provenance.chain.transactions import Transactor
+
+    rpc = f"http://127.0.0.1:{server.env['PROVENANCE_ANVIL_PORT']}"
+    stranger = Account.create()
+    funder = Account.from_key(ANVIL_DEV_KEYS[2])  # not the ledger's own account: its nonces are its own
+    Transactor(rpc_web3(rpc)).transfer(funder, stranger.address, 10**18)
+    keystore = tmp_path / "disputer.json"
+    keystore.write_text(json.dumps(Account.encrypt(stranger.key, "disputer-password")))
+    done = subprocess.run(
+        [
+            str(EXE),
+            "dispute",
+            "tm/retract/logged",
+            "2",
+            "--reason",
+            "the close is not the exchange's close",
+            "--evidence-uri",
+            "https://example.org/evidence/42",
+            "--key",
+            str(keystore),
+            "--rpc-url",
+            rpc,
+            "--api",
+            server.url,
+        ],
+        env={**os.environ, "PROVENANCE_KEY_PASSWORD": "disputer-password"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 dispute(s) on record" in done.stdout
+    code, verdict = cli_verify(
+        server, proof_when_anchored(server, "tm/retract/logged", 2, "a")["bundle"], tmp_path
+    )
+    assert (code, verdict["status"]) == (0, "valid"), verdict
+    assert [(w["check"], w["status"], w["reason"]) for w in verdict["warnings"]] == [
+        ("disputes", "warning", "anchor.disputed")
+    ]

@@ -100,6 +100,9 @@ function renderBundle(out, verdict, title) {
     ),
   );
   out.lastChild.dataset.verdict = verdict.status;
+  for (const w of verdict.warnings || []) {
+    out.append(el("p", { class: "warning", "data-code": w.reason }, `warning (${w.reason}): ${w.detail}`));
+  }
   verdict.upstream?.forEach((u, i) => renderBundle(out, u, `upstream ${i + 1}: ${u.status}`));
 }
 

@@ -10,7 +10,7 @@ import { ProvenanceError, PyError } from "./errors.js";
 import { checksumAddress, keccak256 } from "./evm.js";
 import { manifestDatasetId, manifestDigest } from "./manifest.js";
 import { big, isDict, numEq } from "./py.js";
-import { INVALID, PENDING, VALID, check } from "./verdict.js";
+import { INVALID, PENDING, VALID, WARNING, check } from "./verdict.js";
 
 // Signatures as the ABI of provenance/chain/artifacts/ProvenanceRegistry.json declares them
 // (tests/web/chain.test.mjs compares); selectors and topics are computed from them here.
@@ -21,6 +21,7 @@ const FUNCTIONS = {
   latestCheckpoint: ["latestCheckpoint()", ["uint256", "uint64", "bytes32"]],
   isLogKey: ["isLogKey(string)", ["bool"]],
   isRetracted: ["isRetracted(bytes32,uint64,bytes32)", ["bool"]],
+  disputeCount: ["disputeCount(bytes32,uint64,bytes32)", ["uint256"]],
 };
 // each input: [name, type, indexed]
 const EVENTS = {
@@ -227,6 +228,8 @@ export function registryReader(request, contract) {
         return { index, size, root };
       }),
     isLogKey: async (key) => (await call("isLogKey", ["string"], [key]))[0],
+    disputeCount: async (id, version, root) =>
+      (await call("disputeCount", ["bytes32", "uint64", "bytes32"], [id, version, root]))[0],
     isRetracted: async (id, version, root) =>
       (await call("isRetracted", ["bytes32", "uint64", "bytes32"], [id, version, root]))[0],
     blockNumber: async () => BigInt(await request("eth_blockNumber", [])),
@@ -380,10 +383,12 @@ async function checkAnchor(rpc, confirmations, sections, checkpoint) {
   if (checked.status === VALID && sections.log !== null && sections.log !== undefined)
     checked = await logKeyVouched(client, sections.log.logKey, checked);
   if (checked.status === VALID && anchor.mode !== "direct") checked = await notRetracted(client, sections, checked);
+  const disputes = checked.status === VALID ? await disputesOf(client, sections) : null;
   return {
     anchor: checked,
     confirmations: await confirmationsOf(client, anchor.blockNumber, confirmations),
     sourceStatus: source,
+    disputes,
   };
 }
 
@@ -476,6 +481,19 @@ async function checkpointAnchor(client, checkpoint, receipt, index) {
     VALID,
     "",
     `checkpoint: registry ${client.address} anchored log size ${checkpoint.size} as checkpoint ${event.index} (its latest checkpoint: size ${latest.size})`,
+  );
+}
+
+// verifier.py _disputes: anyone may dispute a snapshot on-chain; a warning, never a failure.
+async function disputesOf(client, sections) {
+  const m = sections.manifest.manifest;
+  const count = await client.disputeCount(manifestDatasetId(m), m.version, m.root);
+  if (count === 0n) return null;
+  return check(
+    "disputes",
+    WARNING,
+    "anchor.disputed",
+    `${m.dataset} v${m.version} has ${count} dispute(s) on-chain (SnapshotDisputed events, with their reasons and evidence): a warning; the verdict stands`,
   );
 }
 

@@ -6,7 +6,7 @@ import { ProvenanceError } from "./errors.js";
 import { loads } from "./json.js";
 import { get, isDict, numEq, pyRepr } from "./py.js";
 import { validSnapshotProof } from "./schema.js";
-import { INVALID, SNAPSHOT_CHECKS, check, verdict } from "./verdict.js";
+import { INVALID, SNAPSHOT_CHECKS, check, verdict, warningsOf } from "./verdict.js";
 import { snapshotChecks } from "./verify.js";
 
 export const SNAPSHOT_PROOF_FORMAT = "provenance-snapshot-proof/v1";
@@ -50,5 +50,6 @@ export async function verifySnapshot(proof, policy, chain = null) {
     SNAPSHOT_CHECKS.map((n) => checks[n]),
     [],
     policy.offline,
+    warningsOf(checks),
   );
 }

@@ -27,6 +27,7 @@ export const ABSENT = "absent";
 export const PENDING = "pending";
 export const SKIPPED = "skipped";
 export const NOT_APPLICABLE = "not-applicable";
+export const WARNING = "warning"; // only in a verdict's warnings: worth knowing, not a failure
 
 /** A check as Check.to_json() writes it. */
 export const check = (name, status, reason = "", detail = "") => ({ check: name, status, reason, detail });
@@ -47,9 +48,14 @@ export function verdictStatus(checks, offline) {
 }
 
 /** Verdict.to_json(). */
-export function verdict(checks, upstream = [], offline = false) {
-  return { status: verdictStatus(checks, offline), offline, checks, upstream };
+export function verdict(checks, upstream = [], offline = false, warnings = []) {
+  const out = { status: verdictStatus(checks, offline), offline, checks, upstream };
+  if (warnings.length) out.warnings = warnings;
+  return out;
 }
+
+/** verify.warnings_of: the warnings among a snapshot's checks (disputes). */
+export const warningsOf = (checks) => Object.values(checks).filter((c) => c.status === WARNING);
 
 /** The checks of a verdict that are not passing (Verdict.failed). */
 export function failed(v) {

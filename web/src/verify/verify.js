@@ -19,6 +19,7 @@ import {
   invalid,
   valid,
   verdict,
+  warningsOf,
 } from "./verdict.js";
 
 /** Policy: offline (no chain read, a missing anchor accepted), logKeys (pinned C2SP keys). */
@@ -40,6 +41,7 @@ export async function verifyParsedBundle(b, policy, chain = null) {
     CHECKS.map((n) => checks[n]),
     upstream,
     policy.offline,
+    warningsOf(checks),
   );
 }
 
@@ -213,7 +215,9 @@ async function checkChain(sections, checkpoint, policy, chain) {
     if (e instanceof ProvenanceError) return each((n) => invalid(n, e.code, e.message));
     return each((n) => check(n, INVALID, "anchor.error", describe(e)));
   }
-  return { anchor: facts.anchor, confirmations: facts.confirmations, "source-status": facts.sourceStatus };
+  const out = { anchor: facts.anchor, confirmations: facts.confirmations, "source-status": facts.sourceStatus };
+  if (facts.disputes) out.disputes = facts.disputes;
+  return out;
 }
 
 function checkLineage(b, upstream) {
