@@ -9,6 +9,7 @@ OpenZeppelin's ECDSA requires; anything else is refused before recovery.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -278,18 +279,30 @@ class SignedManifest:
         manifest = Manifest.from_json(obj.get("manifest"))
         domain = Domain.from_json(obj.get("domain"))
         signature = hexbytes(obj.get("signature"), "signature")
-        claimed = obj.get("signer")
-        if not (isinstance(claimed, str) and _ADDRESS.fullmatch(claimed)):
-            raise FormatError("signer must be a 20-byte hex address", code="manifest.malformed")
-        signer = recover_signer(manifest, domain, signature)
-        if signer != checksum_address(claimed):
-            raise SignatureError(
-                f"signature recovers {signer}, not the claimed signer {claimed}",
-                code="signature.signer-mismatch",
-            )
+        signer = claimed_signer(
+            obj, lambda: recover_signer(manifest, domain, signature), "manifest.malformed"
+        )
         if "digest" in obj and bytes32(obj["digest"], "digest") != manifest.digest(domain):
             raise FormatError("digest does not match the manifest and domain", code="manifest.inconsistent")
         return cls(manifest, domain, signature, signer)
+
+
+def claimed_signer(obj: dict[str, Any], recover: Callable[[], str], code: str) -> str:
+    """The signer ``recover`` finds, which must be the document's claimed ``signer``.
+
+    Raises:
+        FormatError: ``signer`` is not an address (with ``code``).
+        SignatureError: the signature recovers another key.
+    """
+    claimed = obj.get("signer")
+    if not (isinstance(claimed, str) and _ADDRESS.fullmatch(claimed)):
+        raise FormatError("signer must be a 20-byte hex address", code=code)
+    signer = recover()
+    if signer != checksum_address(claimed):
+        raise SignatureError(
+            f"signature recovers {signer}, not the claimed signer {claimed}", code="signature.signer-mismatch"
+        )
+    return signer
 
 
 def sign(manifest: Manifest, domain: Domain, private_key: bytes) -> SignedManifest:

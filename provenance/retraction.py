@@ -10,19 +10,17 @@ mode (``retractSigned`` for direct anchors, ``retractLogged`` with a log-inclusi
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from provenance.datasets import check_dataset_name, dataset_id
 from provenance.errors import FormatError, SignatureError
-from provenance.evm import checksum_address, recover_address, typed_data_digest
+from provenance.evm import recover_address, typed_data_digest
 from provenance.fields import bytes32, check_uint64, hex_str, hexbytes
-from provenance.manifest import EIP712_TYPES, Domain, check_signature_form
+from provenance.manifest import EIP712_TYPES, Domain, check_signature_form, claimed_signer
 
 RETRACTION_FORMAT = "provenance-retraction/v1"
 MAX_REASON = 4096  # characters: a reason is a sentence or a paragraph, not a document
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 RETRACTION_TYPES: dict[str, list[dict[str, str]]] = {
     "EIP712Domain": EIP712_TYPES["EIP712Domain"],
@@ -135,15 +133,9 @@ class SignedRetraction:
         retraction = Retraction.from_json(obj.get("retraction"))
         domain = Domain.from_json(obj.get("domain"))
         signature = hexbytes(obj.get("signature"), "signature")
-        claimed = obj.get("signer")
-        if not (isinstance(claimed, str) and _ADDRESS.fullmatch(claimed)):
-            raise FormatError("signer must be a 20-byte hex address", code="retraction.malformed")
-        signer = recover_retraction_signer(retraction, domain, signature)
-        if signer != checksum_address(claimed):
-            raise SignatureError(
-                f"signature recovers {signer}, not the claimed signer {claimed}",
-                code="signature.signer-mismatch",
-            )
+        signer = claimed_signer(
+            obj, lambda: recover_retraction_signer(retraction, domain, signature), "retraction.malformed"
+        )
         return cls(retraction, domain, signature, signer)
 
 

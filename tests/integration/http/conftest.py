@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -107,6 +108,24 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     s = Server(tmp_path_factory.mktemp("serve") / "data", base_env(request.param)).start()
     yield s
     s.stop()
+
+
+def fsck_report(server: Server, *args: str) -> dict[str, Any]:
+    """``provenance fsck --json`` on the server's ledger (its data directory and database), which
+    must exit 0: the store agrees with its signatures (and, given ``--rpc-url``, the chain)."""
+    env = {
+        **os.environ,
+        "PROVENANCE_DATA_DIR": str(server.data_dir),
+        "PROVENANCE_KEY_PASSWORD": server.env["PROVENANCE_KEY_PASSWORD"],
+    }
+    if "PROVENANCE_DATABASE_URL" in server.env:
+        env["PROVENANCE_DATABASE_URL"] = server.env["PROVENANCE_DATABASE_URL"]
+    done = subprocess.run(
+        [str(EXE), "fsck", *args, "--json"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
 
 
 def proof_when_anchored(server: Server, dataset: str, version: int, key: str) -> dict[str, Any]:

@@ -14,10 +14,7 @@ does after a dropped connection: it sends the same upload, for the same version,
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +28,7 @@ from provenance.chain.deploy import deploy, save_deployment
 from provenance.chain.registry import RegistryClient
 from provenance.crash_points import POINTS
 from provenance.datasets import dataset_id
-from tests.integration.http.conftest import ADMIN, EXE, Server, base_env, proof_when_anchored
+from tests.integration.http.conftest import ADMIN, Server, base_env, fsck_report, proof_when_anchored
 
 pytestmark = [pytest.mark.chain, pytest.mark.http, pytest.mark.slow]
 DATASETS = {"tm/crash-direct": "direct", "tm/crash-logged": "checkpoint"}
@@ -133,20 +130,7 @@ def test_kill9_at_every_crash_point(tmp_path: Path, chain: tuple[str, Path]) -> 
     final = Server(data, env, port=port).start()
     try:
         assert_anchored_once(final, rpc, len(POINTS))
-        fsck_env = {
-            **os.environ,
-            "PROVENANCE_DATA_DIR": str(data),
-            "PROVENANCE_KEY_PASSWORD": env["PROVENANCE_KEY_PASSWORD"],
-        }
-        done = subprocess.run(
-            [str(EXE), "fsck", "--rpc-url", rpc, "--json"],
-            env=fsck_env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        report = json.loads(done.stdout)
+        report = fsck_report(final, "--rpc-url", rpc)
         assert report["clean"] and report["checked"]["chain"], report
         assert report["checked"]["anchors"] >= len(POINTS), report
     finally:

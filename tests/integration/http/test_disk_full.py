@@ -9,7 +9,6 @@ is freed the same upload goes through and ``provenance fsck`` finds nothing wron
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.http.conftest import ADMIN, EXE, Server, base_env
+from tests.integration.http.conftest import ADMIN, Server, base_env, fsck_report
 
 pytestmark = [pytest.mark.http, pytest.mark.slow]
 MiB = 1 << 20
@@ -95,19 +94,6 @@ def test_a_full_disk_is_refused_clearly_and_loses_nothing(small_disk: Path) -> N
         filler.unlink()
         r = server.post(url + "&version=2", headers=ADMIN, content=csv(24_000))
         assert r.status_code == 201, r.text
-        fsck_env = {
-            **os.environ,
-            "PROVENANCE_DATA_DIR": str(data),
-            "PROVENANCE_KEY_PASSWORD": env["PROVENANCE_KEY_PASSWORD"],
-        }
-        done = subprocess.run(
-            [str(EXE), "fsck", "--offline", "--json"],
-            env=fsck_env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert json.loads(done.stdout)["clean"]
+        assert fsck_report(server, "--offline")["clean"]
     finally:
         server.stop()

@@ -11,9 +11,7 @@ offline against its signed root, every version anchored, and ``provenance fsck``
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -24,7 +22,7 @@ import pytest
 
 from provenance.proofs import bundle
 from provenance.proofs.verify import Policy, verify_bundle
-from tests.integration.http.conftest import ADMIN, EXE, Server, base_env, proof_when_anchored
+from tests.integration.http.conftest import ADMIN, Server, base_env, fsck_report, proof_when_anchored
 
 pytestmark = [pytest.mark.chain, pytest.mark.http, pytest.mark.postgres, pytest.mark.slow]
 UPLOADERS, VERSIONS, READERS, ROWS = 2, 8, 8, 20_000
@@ -90,21 +88,7 @@ def test_bounded_load_on_postgres_with_three_api_processes(tmp_path: Path, postg
                 assert doc["record"]["entry"]["record"]["v"] == f"{u}-{v}-{(u + v) % ROWS}"
                 verdict = verify_bundle(bundle.parse(json.dumps(doc)), policy=Policy(offline=True))
                 assert verdict.status == "valid", verdict.to_json()
-        fsck_env = {
-            **os.environ,
-            "PROVENANCE_DATA_DIR": str(tmp_path / "data"),
-            "PROVENANCE_DATABASE_URL": postgres_url,
-            "PROVENANCE_KEY_PASSWORD": env["PROVENANCE_KEY_PASSWORD"],
-        }
-        rpc = f"http://127.0.0.1:{env['PROVENANCE_ANVIL_PORT']}"
-        done = subprocess.run(
-            [str(EXE), "fsck", "--rpc-url", rpc, "--json"],
-            env=fsck_env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        fsck_report(server, "--rpc-url", f"http://127.0.0.1:{env['PROVENANCE_ANVIL_PORT']}")
     finally:
         stop.set()
         server.stop()
