@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -23,6 +24,9 @@ from provenance import upstream as upstream_mod
 from provenance.errors import InputError, LimitExceeded
 from provenance.lineage import MAX_REFS_PER_RECORD
 from provenance.merkle import MerkleTree
+from provenance.quality.evaluate import check_runnable
+from provenance.quality.report import QualityReport
+from provenance.quality.tally import QualityTally
 from provenance.records.chunks import Chunk, ChunkResult, Context
 from provenance.records.readers import detect_format, open_chunks, process_chunk
 from provenance.records.schema import Schema
@@ -46,6 +50,7 @@ class Ingested:
     tree: MerkleTree
     source: str
     fmt: str
+    quality: QualityReport | None = None  # when the schema has rules
 
     @property
     def root(self) -> bytes:
@@ -73,16 +78,20 @@ def ingest_file(
     pool: IngestPool | None = None,
     upstream: Upstream | None = None,
     lines_and_keys_only: bool = False,
+    as_of: int | None = None,
 ) -> Ingested:
     """Read ``path``, hand its entries to ``sink`` in order and return the tree. A schema with
     ``derivedFrom`` needs ``upstream``, the parents' records, against which refs are pinned.
     ``lines_and_keys_only``: the sink gets lines, keys and hashes but no entries (a check needs no more).
+    A schema with rules gets its quality report, ``freshness`` judged at ``as_of`` (the
+    manifest's ``createdAt``; now by default).
 
     Raises:
         InputError: the first problem found, naming file, line/row and column.
     """
     fmt = fmt or detect_format(path)
     limits = limits or Limits()
+    check_runnable(schema.rules)
     if schema.salted and salt_secret is None:
         raise InputError("the schema is salted but no salt secret was given", code="input.missing-salt")
     if schema.derived_from is not None and upstream is None:
@@ -104,7 +113,15 @@ def ingest_file(
         ctx = replace(ctx, upstream=tokens)
         tree = _build(chunks, ctx, workers, pool, sink, limits, progress)
         _refuse_duplicate_keys(path, fmt, ctx, tree.key_hashes)
-    return Ingested(size=tree.size, tree=tree.tree, source=source, fmt=fmt)
+        report = None
+        if tree.tally is not None:
+            report = tree.tally.finish(
+                tree.size,
+                int(time.time()) if as_of is None else as_of,
+                lambda wanted: _keys_and_lines(path, fmt, ctx, wanted),
+                source,
+            )
+    return Ingested(size=tree.size, tree=tree.tree, source=source, fmt=fmt, quality=report)
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,7 @@ class _Built:
     size: int
     tree: MerkleTree
     key_hashes: bytes
+    tally: QualityTally | None
 
 
 def _build(
@@ -124,6 +142,7 @@ def _build(
     progress: Callable[[int], None] | None,
 ) -> _Built:
     results = _run(chunks, ctx, workers, pool)
+    tally = QualityTally(ctx.schema.rules) if ctx.schema.rules else None
     hashes: list[bytes] = []
     key_hashes: list[bytes] = []
     size = 0
@@ -134,12 +153,16 @@ def _build(
                 f"more than {limits.max_records} records", code="input.too-many-records", source=ctx.source
             )
         sink.add(size - result.count, result)
+        if tally is not None and result.quality is not None:
+            tally.add(size - result.count, result.keys, result.quality)
         hashes.append(result.hashes)
         key_hashes.append(result.key_hashes)
         if progress is not None:
             progress(size)
+    if tally is not None:
+        tally.start_whole_file_rules()
     tree = MerkleTree.from_leaf_hashes(b"".join(hashes), threads=max(1, min(workers, 2)))
-    return _Built(size, tree, b"".join(key_hashes))
+    return _Built(size, tree, b"".join(key_hashes), tally)
 
 
 def _refuse_duplicate_keys(path: Path, fmt: str, ctx: Context, key_hashes: bytes) -> None:
@@ -180,7 +203,7 @@ def _refuse_duplicate_keys(path: Path, fmt: str, ctx: Context, key_hashes: bytes
 def _keys_and_lines(path: Path, fmt: str, ctx: Context, wanted: set[int]) -> dict[int, tuple[bytes, int]]:
     """Key texts and lines of the records at ``wanted`` indexes, by reading the file again."""
     _, chunks = open_chunks(path, fmt, ctx.schema, ctx.source)
-    tracking = replace(ctx, track_lines=True)
+    tracking = replace(ctx, track_lines=True, evaluate_rules=False)
     out: dict[int, tuple[bytes, int]] = {}
     offset = 0
     for chunk in chunks:

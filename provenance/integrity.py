@@ -22,12 +22,13 @@ from provenance.merkle import MerkleTree
 from provenance.proofs.snapshot import SNAPSHOT_CHECKS, SnapshotProof, verify_snapshot
 from provenance.proofs.verdict import RETRACTED, Check, Status
 from provenance.proofs.verify import AnchorReader, Policy
+from provenance.quality.report import QualityReport
 from provenance.records.canonical import key_text
 from provenance.records.chunks import ChunkResult
 from provenance.records.schema import Schema
 from provenance.upstream import KeyedLeaves
 
-CHECKS = ("data", *SNAPSHOT_CHECKS, "pinned-signer", "pinned-registry")
+CHECKS = ("data", "quality", *SNAPSHOT_CHECKS, "pinned-signer", "pinned-registry")
 MAX_CHANGES = 1000  # listed by key; the counts are always complete
 
 
@@ -41,6 +42,7 @@ class FileTree:
     keys: list[bytes]
     leaves: bytes  # concatenated 32-byte leaf hashes, leaf order
     lines: array[int] | None = None  # each record's line (CSV, JSON Lines) or row (Parquet)
+    quality: QualityReport | None = None  # what the schema's rules find in the file
 
     def index(self) -> dict[bytes, int]:
         return {k: i for i, k in enumerate(self.keys)}
@@ -70,8 +72,10 @@ def hash_file(
     upstream: Upstream | None = None,
     workers: int | None = None,
     pool: IngestPool | None = None,
+    as_of: int | None = None,
 ) -> FileTree:
-    """Hash ``path`` as the ledger would ingest it under ``schema``.
+    """Hash ``path`` as the ledger would ingest it under ``schema`` (its rules judged at
+    ``as_of``, the manifest's ``createdAt``).
 
     Raises:
         InputError: the file cannot be read under the schema (named by line and column).
@@ -87,8 +91,10 @@ def hash_file(
         upstream=upstream,
         pool=pool,
         lines_and_keys_only=True,
+        as_of=as_of,
     )
-    return FileTree(str(path), built.size, built.root, sink.keys, b"".join(sink.hashes), sink.lines)
+    hashes = b"".join(sink.hashes)
+    return FileTree(str(path), built.size, built.root, sink.keys, hashes, sink.lines, built.quality)
 
 
 def hash_entries(lines: Iterable[bytes], key_columns: tuple[str, ...], source: str) -> FileTree:
@@ -207,6 +213,31 @@ def data_check(tree: FileTree, proof: SnapshotProof) -> Check:
         "data.root-mismatch",
         f"{tree.size} records hash to {tree.root.hex()}; "
         f"{m.dataset} v{m.version} signed {m.size} records with root {m.root.hex()}",
+    )
+
+
+def quality_check(tree: FileTree, proof: SnapshotProof) -> Check:
+    """Whether the rules, re-run on the file, find what the source signed (v2 manifests)."""
+    signed = proof.manifest.manifest.quality
+    if signed is None or tree.quality is None:
+        return Check("quality", Status.NOT_APPLICABLE, "", "the signed schema has no quality rules")
+    found = tree.quality.summary()
+    rules = len(tree.quality.outcomes)
+    failed = ", ".join(found.failed_rules) or "none"
+    if found == signed:
+        return Check(
+            "quality",
+            Status.VALID,
+            "",
+            f"{rules} rules re-run on the file give the signed report {signed.report.hex()} "
+            f"(failed: {failed})",
+        )
+    return Check(
+        "quality",
+        Status.INVALID,
+        "quality.report-mismatch",
+        f"{rules} rules re-run on the file give report {found.report.hex()} (failed: {failed}); "
+        f"the source signed {signed.report.hex()} (failed: {', '.join(signed.failed_rules) or 'none'})",
     )
 
 

@@ -8,19 +8,27 @@ OpenZeppelin's ECDSA requires; anything else is refused before recovery.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import rfc8785
 
 from provenance.datasets import check_dataset_name, dataset_id
 from provenance.errors import FormatError, SignatureError
 from provenance.evm import checksum_address, recover_address, typed_data_digest
 from provenance.fields import UINT64_MAX, bytes32, check_bytes32, check_uint64, hex_str, hexbytes
 from provenance.lineage import Parent, check_transform, transform_hash
+from provenance.quality.report import QualitySummary
 from provenance.records.schema import Schema
 
 MANIFEST_FORMAT = "provenance-manifest/v1"
+# v2: the schema has data-quality rules and the manifest carries its quality report's summary,
+# which the signed schemaHash commits to (see Manifest.schema_hash). The EIP-712 struct, and so
+# the contract, are unchanged; a v1 manifest is byte for byte what it was.
+MANIFEST_FORMAT_V2 = "provenance-manifest/v2"
 DOMAIN_NAME = "ProvenanceRegistry"
 DOMAIN_VERSION = "1"
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -103,6 +111,7 @@ class Manifest:
     created_at: int
     parents: tuple[Parent, ...] = ()
     transform: dict[str, Any] | None = field(default=None, hash=False)
+    quality: QualitySummary | None = None  # v2: the quality report of the schema's rules
 
     def __post_init__(self) -> None:
         check_dataset_name(self.dataset)
@@ -115,6 +124,15 @@ class Manifest:
             raise FormatError(
                 "a snapshot with parents must name its transform", code="manifest.bad-transform"
             )
+        if bool(self.schema.rules) != (self.quality is not None):
+            raise FormatError(
+                "a manifest carries a quality summary exactly when its schema has rules",
+                code="manifest.malformed",
+            )
+
+    @property
+    def format(self) -> str:
+        return MANIFEST_FORMAT_V2 if self.quality is not None else MANIFEST_FORMAT
 
     @property
     def dataset_id(self) -> bytes:
@@ -122,7 +140,12 @@ class Manifest:
 
     @property
     def schema_hash(self) -> bytes:
-        return self.schema.hash()
+        """v1: ``SHA-256(RFC8785(schema))``. v2: ``SHA-256(RFC8785({"schema": schema, "quality":
+        summary}))``, so the one signed field commits to the rules and to what they found."""
+        if self.quality is None:
+            return self.schema.hash()
+        both = {"schema": self.schema.to_json(), "quality": self.quality.to_json()}
+        return hashlib.sha256(rfc8785.dumps(both)).digest()
 
     @property
     def transform_hash(self) -> bytes:
@@ -163,8 +186,8 @@ class Manifest:
         return typed_data_digest(self.typed_data(domain))
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": MANIFEST_FORMAT,
+        out = {
+            "format": self.format,
             "dataset": self.dataset,
             "datasetId": hex_str(self.dataset_id),
             "version": self.version,
@@ -177,6 +200,9 @@ class Manifest:
             "transformHash": hex_str(self.transform_hash),
             "createdAt": self.created_at,
         }
+        if self.quality is not None:
+            out["quality"] = self.quality.to_json()
+        return out
 
     @classmethod
     def from_json(cls, obj: Any, *, strict: bool = True) -> Manifest:
@@ -189,14 +215,15 @@ class Manifest:
         Raises:
             FormatError: malformed (or, when strict, self-contradictory) manifest.
         """
-        if not isinstance(obj, dict) or obj.get("format") != MANIFEST_FORMAT:
+        if not isinstance(obj, dict) or obj.get("format") not in (MANIFEST_FORMAT, MANIFEST_FORMAT_V2):
             raise FormatError(
-                f"manifest must be an object with format {MANIFEST_FORMAT!r}", code="manifest.malformed"
+                f"manifest must be an object with format {MANIFEST_FORMAT!r} or {MANIFEST_FORMAT_V2!r}",
+                code="manifest.malformed",
             )
-        if set(obj) != _MANIFEST_FIELDS:
-            raise FormatError(
-                f"manifest fields differ from {sorted(_MANIFEST_FIELDS)}", code="manifest.malformed"
-            )
+        v2 = obj["format"] == MANIFEST_FORMAT_V2
+        fields = _MANIFEST_FIELDS | {"quality"} if v2 else _MANIFEST_FIELDS
+        if set(obj) != fields:
+            raise FormatError(f"manifest fields differ from {sorted(fields)}", code="manifest.malformed")
         parents = obj["parents"]
         if not isinstance(parents, list):
             raise FormatError("manifest parents must be a list", code="manifest.malformed")
@@ -209,6 +236,7 @@ class Manifest:
             created_at=obj["createdAt"],
             parents=tuple(Parent.from_json(p) for p in parents),
             transform=check_transform(obj["transform"]),
+            quality=QualitySummary.from_json(obj["quality"]) if v2 else None,
         )
         for name in ("datasetId", "schemaHash", "transformHash"):
             bytes32(obj[name], name)

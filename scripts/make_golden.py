@@ -25,6 +25,8 @@ def golden() -> dict[str, str]:
         "plain-with-log.json": f.dumps(f.proof_bundle(plain, 1)),
         "salted-with-log.json": f.dumps(f.proof_bundle(salted, 4)),
         "plain-no-log.json": f.dumps(f.proof_bundle(plain, 6, with_log=False)),
+        # a provenance-manifest/v2: a schema with quality rules, one warn rule failing
+        "quality-with-log.json": f.dumps(f.proof_bundle(f.snapshot(rules=f.QUALITY_RULES), 2)),
     }
 
 

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from web_corpus.chain import chain_cases  # noqa: E402
 from web_corpus.chain_scenarios import checkpoint_scenarios, direct_scenarios  # noqa: E402
+from web_corpus.quality import quality_variants  # noqa: E402
 from web_corpus.shapes import DOC_OPS, TEXT_OPS, targeted  # noqa: E402
 from web_corpus.signed import big_numbers, exotic, signed_variants  # noqa: E402
 
@@ -91,6 +92,8 @@ def derived(bases: list[Base], per_base: int) -> Iterator[Base]:
     few = max(per_base // 7, 1)
     for variant, doc in signed_variants(with_log):
         yield f"bundle/plain-with-log/{variant}", "bundle", dumps(doc), few
+    for variant, doc in quality_variants(docs["bundle/quality-with-log"]):
+        yield f"bundle/quality-with-log/{variant}", "bundle", dumps(doc), 0
     for variant, doc in big_numbers(no_log):
         yield f"bundle/plain-no-log/{variant}", "bundle", dumps(doc), few
     for variant, doc in [*exotic(with_log=False), *exotic(with_log=True)]:

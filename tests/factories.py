@@ -12,6 +12,11 @@ from provenance.checkpoint import Checkpoint, LogSigner
 from provenance.manifest import Domain, Manifest, SignedManifest, sign
 from provenance.merkle import MerkleTree
 from provenance.proofs import bundle
+from provenance.quality.columns import of_values
+from provenance.quality.evaluate import evaluate_chunk, rule_columns
+from provenance.quality.report import QualityReport
+from provenance.quality.rules import parse_rules
+from provenance.quality.tally import QualityTally
 from provenance.records.canonical import canonical, entry_bytes, key_text, record_salt
 from provenance.records.schema import Schema
 
@@ -32,6 +37,18 @@ RATINGS = [
         ("ADA", 52.7, 1.02),
         ("AVAX", 57.3, 44.9),
     ]
+]
+
+# Rules of a v2 schema over RATINGS: all hold but the warn rule on trader_grade (four are below 60).
+QUALITY_RULES: list[dict[str, Any]] = [
+    {"column": "symbol", "pattern": "[A-Z]{2,5}"},
+    {"column": "price", "minimum": 0},
+    {"column": "trader_grade", "maximum": 100},
+    {"column": "trader_grade", "minimum": 60, "level": "warn"},
+    {"column": "date", "type": "date"},
+    {"column": "symbol", "unique": True},
+    {"rowCount": {"min": 1, "max": 1000}},
+    {"column": "date", "freshness": {"maxAge": 86400}, "level": "warn"},
 ]
 
 
@@ -57,18 +74,44 @@ def snapshot(
     key: tuple[str, ...] = ("symbol",),
     domain: Domain = DOMAIN,
     source_key: bytes = SOURCE_KEY,
+    rules: list[dict[str, Any]] | None = None,
 ) -> Snapshot:
-    schema = Schema(key, {"trader_grade": "number", "price": "number"}, salted)
+    parsed = parse_rules(rules, derived_from=None) if rules else ()
+    schema = Schema(key, {"trader_grade": "number", "price": "number"}, salted, rules=parsed)
     keys = [[r[c] for c in key] for r in records]
     leaves = [
         entry_bytes(canonical(r), record_salt(SALT_SECRET, key_text(k)) if salted else None)
         for r, k in zip(records, keys, strict=True)
     ]
     tree = MerkleTree.from_leaf_inputs(leaves)
+    created_at = 1764288000
+    report = quality_report(schema, records, keys, created_at) if parsed else None
     manifest = Manifest(
-        dataset=dataset, version=version, root=tree.root, size=tree.size, schema=schema, created_at=1764288000
+        dataset=dataset,
+        version=version,
+        root=tree.root,
+        size=tree.size,
+        schema=schema,
+        created_at=created_at,
+        quality=report.summary() if report is not None else None,
     )
     return Snapshot(manifest, sign(manifest, domain, source_key), tree, leaves, keys)
+
+
+def quality_report(
+    schema: Schema, records: list[dict[str, Any]], keys: list[list[Any]], as_of: int
+) -> QualityReport:
+    """The rules over records in memory, as the ingest runs them over one chunk of a file."""
+    columns = {c: of_values([r.get(c) for r in records]) for c in rule_columns(schema.rules)}
+    tally = QualityTally(schema.rules)
+    tally.add(
+        0,
+        b"".join(key_text(k) + b"\n" for k in keys),
+        evaluate_chunk(schema.rules, columns, range(1, len(records) + 1), "records"),
+    )
+    return tally.finish(
+        len(records), as_of, lambda wanted: {i: (key_text(keys[i]), i + 1) for i in wanted}, "records"
+    )
 
 
 def ledger_log(snap: Snapshot, other_log_entries: int = 4) -> tuple[MerkleTree, int]:

@@ -17,6 +17,7 @@ from api.auth import Admin, check_admin
 from api.deps import FromSize, LedgerDep, MetricsDep, SettingsDep, ToSize, Version
 from provenance.errors import InputError, disk_space
 from provenance.lineage import parse_parent_names
+from provenance.quality.rules import parse_rules
 from provenance.records.schema import Schema
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
@@ -31,6 +32,8 @@ class DatasetIn(BaseModel):
     anchorMode: Literal["checkpoint", "direct"] = "checkpoint"  # noqa: N815 - JSON field name
     signingKey: str | None = Field(default=None, max_length=64)  # noqa: N815 - server keystore name
     derivedFrom: str | None = Field(default=None, max_length=128)  # noqa: N815 - the refs field
+    # Data-quality rules (provenance/quality/rules.py), checked by the schema itself.
+    rules: list[dict[str, Any]] = Field(default_factory=list, max_length=64)
 
 
 @router.get("")
@@ -40,7 +43,13 @@ def list_datasets(ledger: LedgerDep) -> list[dict[str, Any]]:
 
 @router.post("", status_code=201, dependencies=[Admin])
 def create_dataset(body: DatasetIn, ledger: LedgerDep) -> dict[str, Any]:
-    schema = Schema(tuple(body.key), body.columns, body.salted, body.derivedFrom)
+    schema = Schema(
+        tuple(body.key),
+        body.columns,
+        body.salted,
+        body.derivedFrom,
+        parse_rules(body.rules, derived_from=body.derivedFrom) if body.rules else (),
+    )
     salt = secrets.token_bytes(32) if body.salted else None
     row = ledger.create_dataset(
         body.name, schema, anchor_mode=body.anchorMode, signing_key=body.signingKey, salt_secret=salt
@@ -109,6 +118,14 @@ def snapshot_proof(name: str, version: Version, ledger: LedgerDep) -> JSONRespon
     """``provenance-snapshot-proof/v1``: signed manifest, log inclusion, checkpoint and anchor —
     what a holder of the data file checks it against (``provenance check``)."""
     return views.ORJSONResponse(ledger.snapshot_proof(name, version))
+
+
+@router.get("/{name:path}/versions/{version}/quality")
+def quality_report(name: str, version: Version, ledger: LedgerDep) -> JSONResponse:
+    """``provenance-quality/v1``: what the schema's rules found in this version. Its SHA-256 over
+    RFC 8785 is the ``report`` digest in the signed manifest's ``quality``; ``provenance check``
+    recomputes it from the data file."""
+    return views.ORJSONResponse(ledger.prover.quality_report(name, version))
 
 
 @router.get("/{name:path}/versions/{version}/records")

@@ -118,11 +118,13 @@ def _hash_and_verify(
         pool.get()
         with ThreadPoolExecutor(max_workers=1) as background:
             checks = background.submit(chain_checks)
-            data, tree = _hash(path, proof.manifest.manifest.schema, fmt, salt, upstream, pool)
+            m = proof.manifest.manifest
+            data, tree = _hash(path, m.schema, fmt, salt, upstream, pool, m.created_at)
+            quality = Check("quality", Status.NOT_APPLICABLE, "", "the file was not read")
             if tree is not None:
-                data = integrity.data_check(tree, proof)
+                data, quality = integrity.data_check(tree, proof), integrity.quality_check(tree, proof)
             assert data is not None
-            return data, tree, checks.result()
+            return data, tree, (quality, *checks.result())
     finally:
         pool.close()
 
@@ -209,6 +211,7 @@ def _hash(
     salt: bytes | None,
     upstream: Upstream | None,
     pool: IngestPool | None = None,
+    as_of: int | None = None,
 ) -> tuple[Check | None, FileTree | None]:
     """The file's tree, or — when the file no longer reads under the signed schema — a failed
     data check naming line and column (that is a mismatch too, not unusable input)."""
@@ -216,7 +219,7 @@ def _hash(
         raise InputError(f"no data file {path}", code="input.not-found")
     try:
         return None, integrity.hash_file(
-            path, schema, fmt=fmt, salt_secret=salt, upstream=upstream, pool=pool
+            path, schema, fmt=fmt, salt_secret=salt, upstream=upstream, pool=pool, as_of=as_of
         )
     except ProvenanceError as e:
         if e.code in ("input.unknown-format", "input.unreadable"):

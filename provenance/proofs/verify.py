@@ -75,7 +75,18 @@ def snapshot_checks(sections: Sections, policy: Policy, chain: AnchorReader | No
     checkpoint, and the chain's (anchor, confirmations, source status)."""
     signature = _guard("signature", lambda: _check_signature(sections))
     log_checks, checkpoint = _check_log(sections, policy)
-    return [signature, *log_checks.values(), *_check_chain(sections, checkpoint, policy, chain).values()]
+    chain_checks = _check_chain(sections, checkpoint, policy, chain).values()
+    return [signature, *log_checks.values(), *chain_checks, *_quality_warning(sections)]
+
+
+def _quality_warning(sections: Sections) -> list[Check]:
+    """A warning when the source's own signed quality summary lists failed ``warn`` rules."""
+    quality = sections.manifest.manifest.quality
+    if quality is None or quality.passed:
+        return []
+    rules = ", ".join(quality.failed_rules)
+    detail = f"the source's signed quality report lists failed rules: {rules}"
+    return [Check("quality", Status.WARNING, "quality.rules-failed", detail)]
 
 
 def record_checks(bundle: ProofBundle) -> tuple[Check, Check]:

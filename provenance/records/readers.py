@@ -9,19 +9,17 @@ inputs and runs in worker processes.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
-
-import orjson
 
 from provenance import upstream
 from provenance.errors import InputError, ProvenanceError
 from provenance.lineage import RawRef, RefProblem, parse_raw_refs, pin_refs
 from provenance.merkle import leaf_hashes
+from provenance.quality.columns import Column, of_csv, of_values
+from provenance.quality.evaluate import ChunkQuality, evaluate_chunk, rule_columns, rule_failed
 from provenance.records.canonical import (
     CanonicalError,
     canonical,
@@ -29,18 +27,15 @@ from provenance.records.canonical import (
     key_text,
     record_salt,
 )
-from provenance.records.chunks import Chunk, ChunkResult, Context, decode_text
+from provenance.records.chunks import Chunk, ChunkResult, Context, check_size, entry_of
+from provenance.records.csv_rows import BOM, csv_header, csv_records, plain_csv, plain_csv_chunk
 from provenance.records.jsonl import jsonl_records
 from provenance.records.parquet import parquet_plan, parquet_records
-from provenance.records.schema import CellError, Schema, check_key_columns, convert_cell
+from provenance.records.schema import Schema
 
 _sha256 = hashlib.sha256
 FORMATS = ("csv", "jsonl", "parquet")
-# The csv module's own field limit (128 KiB) refused records the record limit (1 MiB by default,
-# the same for every format) allows; the record limit is checked on each record instead.
-csv.field_size_limit(2**31 - 1)
 CHUNK_BYTES = 1 << 20
-_BOM = b"\xef\xbb\xbf"
 
 
 def detect_format(path: Path) -> str:
@@ -73,11 +68,11 @@ def open_chunks(
     except OSError as e:
         raise InputError(f"cannot read file: {e.strerror}", code="input.unreadable", source=source) from None
     if fmt == "csv":
-        header, rest, line = _csv_header(stream, source, schema)
+        header, rest, line = csv_header(stream, source, schema)
         return header, _split(stream, rest, line, quoted=True)
     if fmt == "jsonl":
-        first = stream.read(len(_BOM))
-        return (), _split(stream, first.removeprefix(_BOM), 1, quoted=False)
+        first = stream.read(len(BOM))
+        return (), _split(stream, first.removeprefix(BOM), 1, quoted=False)
     raise InputError(
         f"unknown format {fmt!r} (one of {', '.join(FORMATS)})", code="input.unknown-format", source=source
     )
@@ -116,72 +111,48 @@ def _safe_cut(buf: bytes, quoted: bool) -> int:
     return -1
 
 
-def _csv_header(stream: BinaryIO, source: str, schema: Schema) -> tuple[tuple[str, ...], bytes, int]:
-    raw = b""
-    while True:
-        block = stream.read(1 << 16)
-        raw += block
-        cut = _first_safe_newline(raw)
-        if cut >= 0 or not block:
-            break
-    if cut < 0:
-        cut = len(raw)
-    head, rest = raw[:cut].removeprefix(_BOM), raw[cut:]
-    text = decode_text(head, source, 1)
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or not rows[0]:
-        raise InputError("no header row", code="input.no-header", source=source, line=1)
-    header = tuple(rows[0])
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise InputError(
-                f"column {name!r} appears twice in the header",
-                code="input.duplicate-column",
-                source=source,
-                line=1,
-                column=name,
-            )
-        seen.add(name)
-    check_key_columns(header, schema, source)
-    return header, rest, 1 + head.count(b"\n")
-
-
-def _first_safe_newline(buf: bytes) -> int:
-    start = 0
-    while (end := buf.find(b"\n", start)) >= 0:
-        if buf.count(b'"', 0, end) % 2 == 0:
-            return end + 1
-        start = end + 1
-    return -1
-
-
 # --- one chunk → entries ----------------------------------------------------------------------
 
 
 def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
-    """Canonical entries, keys and leaf hashes of one chunk's records, in input order.
+    """Canonical entries, keys and leaf hashes of one chunk's records, in input order, and what
+    the schema's quality rules found in them.
 
     Raises:
-        InputError: naming the file, line (or row) and column of the first bad record.
+        InputError: naming the file, line (or row) and column of the first bad record, or of
+            the first record an ``error`` rule refuses.
     """
     entries: list[bytes] = []
     keys: list[bytes] = []
     lines: list[int] = []
+    rules = ctx.schema.rules if ctx.evaluate_rules else ()
+    values: dict[str, list[Any]] = {c: [] for c in rule_columns(rules)}
+    columns: dict[str, Column] | None = None
     if ctx.schema.derived_from is not None:
-        return _derived_chunk(chunk, ctx)
-    if ctx.fmt == "csv" and _plain_csv(ctx):
-        _plain_csv_chunk(chunk, ctx, entries, keys, lines)
+        _derived_chunk(chunk, ctx, entries, keys, lines, values)
+    elif ctx.fmt == "csv" and plain_csv(ctx):
+        plain_csv_chunk(chunk, ctx, entries, keys, lines)
+        if values:
+            columns = of_csv(chunk.data, ctx.header, list(values), len(entries))
     else:
         for line, record, rec_bytes in _records(chunk, ctx):
             key, rec_bytes = _key_and_bytes(record, rec_bytes, ctx, line)
-            entries.append(_entry(rec_bytes, key, ctx, line))
+            entries.append(entry_of(rec_bytes, key, ctx, line))
             keys.append(key)
             lines.append(line)
-    return _result(entries, keys, lines, ctx)
+            for col, column in values.items():
+                column.append(record.get(col))
+    quality = None
+    if rules:
+        if columns is None:
+            columns = {col: of_values(v) for col, v in values.items()}
+        quality = evaluate_chunk(rules, columns, lines, ctx.source)
+    return _result(entries, keys, lines, ctx, quality)
 
 
-def _result(entries: list[bytes], keys: list[bytes], lines: list[int], ctx: Context) -> ChunkResult:
+def _result(
+    entries: list[bytes], keys: list[bytes], lines: list[int], ctx: Context, quality: ChunkQuality | None
+) -> ChunkResult:
     return ChunkResult(
         count=len(entries),
         entries=b"".join(e + b"\n" for e in entries) if ctx.keep_entries else b"",
@@ -189,40 +160,51 @@ def _result(entries: list[bytes], keys: list[bytes], lines: list[int], ctx: Cont
         hashes=leaf_hashes(entries),
         lines=tuple(lines) if ctx.track_lines else (),
         key_hashes=b"".join([_sha256(k).digest()[:8] for k in keys]),
+        quality=quality,
     )
 
 
 def _records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, Any], bytes | None]]:
     if ctx.fmt == "csv":
-        return _csv_records(chunk, ctx)
+        return csv_records(chunk, ctx)
     if ctx.fmt == "jsonl":
         return jsonl_records(chunk, ctx)
     return ((line, rec, None) for line, rec in parquet_records(chunk, ctx))
 
 
-def _derived_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
+def _derived_chunk(
+    chunk: Chunk,
+    ctx: Context,
+    entries: list[bytes],
+    keys: list[bytes],
+    lines: list[int],
+    columns: dict[str, list[Any]],
+) -> None:
     """A derived dataset's chunk: each record's refs pinned to the upstream leaves (in this
     process, so the ingest's parent does no per-record work), then its entry."""
     field = ctx.schema.derived_from
     assert field is not None
     parents = upstream.resolve(ctx.upstream)
-    entries, keys, lines = [], [], []
+    referential = next((r for r in ctx.schema.rules if r.kind == "referential"), None)
     for line, record, rec_bytes in _records(chunk, ctx):
         raw = record.pop(field, None)
         key, rec_bytes = _key_and_bytes(
             record, None if rec_bytes is None and raw is not None else rec_bytes, ctx, line
         )
-        _check_size(rec_bytes, ctx, line)
+        check_size(rec_bytes, ctx, line)
         refs = _parse_refs(raw, ctx, line, field)
         try:
             derived = pin_refs(refs, parents) if refs else None
         except RefProblem as e:
+            if referential is not None and e.code in ("lineage.unknown-key", "lineage.not-a-parent"):
+                raise rule_failed(referential, e.reason, ctx.source, line) from None
             raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=field) from None
         salt = record_salt(ctx.salt_secret, key) if ctx.salt_secret is not None else None
         entries.append(entry_bytes(rec_bytes, salt, derived_bytes=derived))
         keys.append(key)
         lines.append(line)
-    return _result(entries, keys, lines, ctx)
+        for col, column in columns.items():
+            column.append(record.get(col))
 
 
 def _parse_refs(raw: Any, ctx: Context, line: int, field: str) -> tuple[RawRef, ...] | None:
@@ -258,84 +240,6 @@ def _key_and_bytes(
         ) from None
 
 
-def _check_size(rec_bytes: bytes, ctx: Context, line: int) -> None:
-    if len(rec_bytes) > ctx.max_record_bytes:
-        raise InputError(
-            f"record is {len(rec_bytes)} bytes, over the limit of {ctx.max_record_bytes}",
-            code="input.record-too-large",
-            source=ctx.source,
-            line=line,
-        )
-
-
-def _entry(rec_bytes: bytes, key: bytes, ctx: Context, line: int) -> bytes:
-    _check_size(rec_bytes, ctx, line)
-    if ctx.salt_secret is None:
-        return b'{"record":' + rec_bytes + b"}"
-    return entry_bytes(rec_bytes, record_salt(ctx.salt_secret, key))
-
-
-def _plain_csv(ctx: Context) -> bool:
-    """Untyped columns and ASCII names: every record is a flat object of strings."""
-    return not any(ctx.schema.columns.get(n, "string") != "string" for n in ctx.header) and all(
-        n.isascii() for n in ctx.header
-    )
-
-
-def _plain_csv_chunk(
-    chunk: Chunk, ctx: Context, entries: list[bytes], keys: list[bytes], lines: list[int]
-) -> None:
-    """The hot loop for the common case (see :func:`_plain_csv`); same bytes as the general path.
-
-    Strings decoded from UTF-8 are always in the fast canonical domain, so orjson's output is
-    the RFC 8785 form here without a per-value check.
-    """
-    text = decode_text(chunk.data, ctx.source, chunk.first_line)
-    header = ctx.header
-    width = len(header)
-    key_idx = [header.index(c) for c in ctx.schema.key]
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
-    first, line = chunk.first_line, chunk.first_line
-    add_entry, add_key, add_line = entries.append, keys.append, lines.append
-    salted = ctx.salt_secret is not None
-    limit = ctx.max_record_bytes
-    try:
-        for row in reader:
-            start, line = line, first + reader.line_num
-            if len(row) != width:
-                if not row:
-                    continue
-                raise InputError(
-                    f"row has {len(row)} fields, the header has {width}",
-                    code="input.ragged-row",
-                    source=ctx.source,
-                    line=start,
-                )
-            key_values = [row[i] for i in key_idx]
-            if not all(key_values):
-                col = header[key_idx[key_values.index("")]]
-                raise InputError(
-                    f"key column {col!r} is empty",
-                    code="input.empty-key",
-                    source=ctx.source,
-                    line=start,
-                    column=col,
-                )
-            rec = dumps(dict(zip(header, row, strict=True)), option=sort)
-            key = dumps(key_values)
-            if salted or len(rec) > limit:
-                add_entry(_entry(rec, key, ctx, start))
-            else:
-                add_entry(b'{"record":' + rec + b"}")
-            add_key(key)
-            add_line(start)
-    except csv.Error as e:
-        raise InputError(
-            f"malformed CSV: {e}", code="input.malformed", source=ctx.source, line=first + reader.line_num - 1
-        ) from None
-
-
 class _KeyProblem(Exception):
     def __init__(self, reason: str, code: str, column: str) -> None:
         self.reason, self.code, self.column = reason, code, column
@@ -350,45 +254,3 @@ def _key_value(record: dict[str, Any], col: str) -> Any:
     if isinstance(value, dict | list):
         raise _KeyProblem(f"key column {col!r} holds an object or array", "input.bad-key", col)
     return value
-
-
-def _csv_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, Any], bytes | None]]:
-    text = decode_text(chunk.data, ctx.source, chunk.first_line)
-    header = ctx.header
-    width = len(header)
-    typed = [
-        (i, name, ctx.schema.columns[name])
-        for i, name in enumerate(header)
-        if ctx.schema.columns.get(name, "string") != "string"
-    ]
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    line = chunk.first_line
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise InputError(
-                f"malformed CSV: {e}",
-                code="input.malformed",
-                source=ctx.source,
-                line=chunk.first_line + reader.line_num - 1,
-            ) from None
-        start, line = line, chunk.first_line + reader.line_num
-        if not row:
-            continue
-        if len(row) != width:
-            raise InputError(
-                f"row has {len(row)} fields, the header has {width}",
-                code="input.ragged-row",
-                source=ctx.source,
-                line=start,
-            )
-        record: dict[str, Any] = dict(zip(header, row, strict=True))
-        for i, name, kind in typed:
-            try:
-                record[name] = convert_cell(row[i], kind)
-            except CellError as e:
-                raise InputError(e.reason, code=e.code, source=ctx.source, line=start, column=name) from None
-        yield start, record, None

@@ -14,8 +14,11 @@ import orjson
 import rfc8785
 
 from provenance.errors import FormatError, InputError
+from provenance.quality.rules import Rule, check_rules, parse_rules
 
 SCHEMA_FORMAT = "provenance-schema/v1"
+# v2 adds data-quality rules (provenance/quality/); a schema without rules stays v1, byte for byte.
+SCHEMA_FORMAT_V2 = "provenance-schema/v2"
 COLUMN_TYPES = ("string", "integer", "number", "boolean", "json")
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _SAFE_INT = 2**53 - 1
@@ -31,6 +34,7 @@ class Schema:
     # The field (JSON Lines) or column (CSV, Parquet) that carries each record's upstream refs;
     # it is taken out of the record and becomes the entry's signed "derived_from".
     derived_from: str | None = None
+    rules: tuple[Rule, ...] = ()  # sorted by id
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -53,23 +57,30 @@ class Schema:
         for col in self.key:
             if self.columns.get(col) == "json":
                 raise FormatError(f"key column {col!r} cannot be of type json", code="schema.invalid")
+        object.__setattr__(self, "rules", check_rules(self.rules, derived_from=self.derived_from))
+
+    @property
+    def format(self) -> str:
+        return SCHEMA_FORMAT_V2 if self.rules else SCHEMA_FORMAT
 
     def normal(self) -> Schema:
         """The one normal form: "string" is every column's default type, so it is not written
         (an HTTP-created schema with {"id": "string"} and the CLI's without it hashed apart).
         Applied where schemas are made; parsing keeps what was signed, so old manifests verify."""
         columns = {c: t for c, t in self.columns.items() if t != "string"}
-        return Schema(self.key, columns, self.salted, self.derived_from)
+        return Schema(self.key, columns, self.salted, self.derived_from, self.rules)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "format": SCHEMA_FORMAT,
+            "format": self.format,
             "key": list(self.key),
             "columns": dict(sorted(self.columns.items())),
             "salted": self.salted,
         }
         if self.derived_from is not None:  # absent otherwise: schemas without lineage keep their hash
             out["derivedFrom"] = self.derived_from
+        if self.rules:
+            out["rules"] = [r.to_json() for r in self.rules]
         return out
 
     def hash(self) -> bytes:
@@ -83,11 +94,16 @@ class Schema:
         Raises:
             FormatError: the object is not a valid schema.
         """
-        if not isinstance(obj, dict) or obj.get("format") != SCHEMA_FORMAT:
+        if not isinstance(obj, dict) or obj.get("format") not in (SCHEMA_FORMAT, SCHEMA_FORMAT_V2):
             raise FormatError(
-                f"schema must be an object with format {SCHEMA_FORMAT!r}", code="schema.invalid"
+                f"schema must be an object with format {SCHEMA_FORMAT!r} "
+                f"(or {SCHEMA_FORMAT_V2!r}, with rules)",
+                code="schema.invalid",
             )
-        extra = set(obj) - {"format", "key", "columns", "salted", "derivedFrom"}
+        v2 = obj["format"] == SCHEMA_FORMAT_V2
+        if v2 != ("rules" in obj):
+            raise FormatError(f"{SCHEMA_FORMAT_V2} schemas, and only they, have rules", code="schema.invalid")
+        extra = set(obj) - {"format", "key", "columns", "salted", "derivedFrom", "rules"}
         if extra:
             raise FormatError(f"unknown schema fields: {', '.join(sorted(extra))}", code="schema.invalid")
         key, columns, salted = obj.get("key"), obj.get("columns", {}), obj.get("salted", False)
@@ -100,7 +116,8 @@ class Schema:
         derived = obj.get("derivedFrom")
         if derived is not None and not isinstance(derived, str):
             raise FormatError("schema derivedFrom must be a field name", code="schema.invalid")
-        return cls(tuple(key), dict(columns), salted, derived)
+        rules = parse_rules(obj["rules"], derived_from=derived) if v2 else ()
+        return cls(tuple(key), dict(columns), salted, derived, rules)
 
 
 class CellError(ValueError):

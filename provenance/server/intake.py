@@ -32,6 +32,7 @@ from provenance.server.store.lineage import LineageRepository
 from provenance.server.store.log import LogRepository
 from provenance.server.store.models import DatasetRow
 from provenance.server.store.outbox import OutboxRepository
+from provenance.server.store.quality import QualityRepository
 from provenance.server.store.record_blocks import RecordWriter
 from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
 from provenance.server.store.sources import SourceRepository
@@ -70,6 +71,7 @@ class Intake:
         self.settings, self.db, self.domain, self.chain = settings, db, domain, chain
         self.snapshots, self.log, self.outbox, self.sources = snapshots, log, outbox, sources
         self.lineage = lineage
+        self.quality = QualityRepository()
         self.pool: IngestPool | None = None  # the service's long-lived worker processes
         self._source_keys: dict[str, bytes] = {}
 
@@ -119,15 +121,12 @@ class Intake:
         if (pk := self._begin(ds.id, version)) is None:  # the same upload at once: as a re-upload
             return self._reupload(ds, schema, path, version, fmt, limits)
         crash_point("ingest.begun")
+        # The manifest's time, fixed before the rules run: freshness is judged at it.
+        as_of = signed_in.manifest.created_at if signed_in else created_at or int(time.time())
         try:
-            writer = RecordWriter(self.db, pk)
-            built = self._read(ds, schema, path, writer, fmt, limits, upstream)
-            writer.finish()
-            levels = getattr(built.tree.source, "levels", [])
-            self.snapshots.write_tree(pk, levels)
-            crash_point("ingest.records-written")
+            built = self._write_records(pk, ds, schema, path, fmt, limits, upstream, as_of)
             signed = signed_in or self._server_sign(
-                ds, schema, version, built, created_at, lineage_parents, transform
+                ds, schema, version, built, as_of, lineage_parents, transform
             )
             self._check_manifest(ds, schema, version, built, signed)
             crash_point("ingest.signed")
@@ -137,6 +136,25 @@ class Intake:
             raise
         crash_point("ingest.completed")
         return IngestResult(info, created=True)
+
+    def _write_records(
+        self,
+        pk: int,
+        ds: DatasetRow,
+        schema: Schema,
+        path: Path,
+        fmt: str | None,
+        limits: Limits,
+        upstream: Upstream | None,
+        as_of: int,
+    ) -> Ingested:
+        """The file's records and tree, stored under the building snapshot ``pk``."""
+        writer = RecordWriter(self.db, pk)
+        built = self._read(ds, schema, path, writer, fmt, limits, upstream, as_of)
+        writer.finish()
+        self.snapshots.write_tree(pk, getattr(built.tree.source, "levels", []))
+        crash_point("ingest.records-written")
+        return built
 
     def _limits(self, max_records: int | None) -> Limits:
         cfg = self.settings
@@ -149,7 +167,7 @@ class Intake:
             info = self.snapshots.get(s, ds.name, version)
         stored = SignedManifest.from_json(json.loads(info.signed_manifest)).manifest
         upstream = self._upstream(schema, stored.parents)
-        built = self._read(ds, schema, path, _RootOnly(), fmt, limits, upstream)
+        built = self._read(ds, schema, path, _RootOnly(), fmt, limits, upstream, stored.created_at)
         if (built.root, built.size) != (info.root, info.size):
             raise ConflictError(
                 f"{ds.name} v{version} exists with other content (root {info.root.hex()})",
@@ -166,6 +184,7 @@ class Intake:
         fmt: str | None,
         limits: Limits,
         upstream: Upstream | None,
+        as_of: int,
     ) -> Ingested:
         return ingest_file(
             path,
@@ -178,6 +197,7 @@ class Intake:
             source_name=path.name,
             pool=self.pool,
             upstream=upstream,
+            as_of=as_of,
         )
 
     def _parse_signed(self, doc: dict[str, Any] | None) -> SignedManifest | None:
@@ -199,7 +219,7 @@ class Intake:
         schema: Schema,
         version: int,
         built: Ingested,
-        created_at: int | None,
+        created_at: int,
         parents: tuple[Parent, ...],
         transform: dict[str, Any] | None,
     ) -> SignedManifest:
@@ -214,9 +234,10 @@ class Intake:
             root=built.root,
             size=built.size,
             schema=schema,
-            created_at=created_at or int(time.time()),
+            created_at=created_at,
             parents=parents,
             transform=check_transform_code(transform) if transform is not None else None,
+            quality=built.quality.summary() if built.quality is not None else None,
         )
         return sign(manifest, self.domain, self.source_key(ds.signing_key))
 
@@ -305,6 +326,7 @@ class Intake:
                 ("root", m.root == built.root),
                 ("size", m.size == built.size),
                 ("schema", m.schema.normal().hash() == schema.normal().hash()),
+                ("quality", m.quality == (built.quality.summary() if built.quality is not None else None)),
             ]
             if not ok
         ]
@@ -336,6 +358,8 @@ class Intake:
                 signer=signed.signer,
                 log_index=index,
             )
+            if built.quality is not None:
+                self.quality.add(s, pk, json.dumps(built.quality.to_json()))
             parents = [
                 self.snapshots.get(s, p.dataset, p.version).pk for p in signed.manifest.parents if p.dataset
             ]

@@ -26,6 +26,7 @@ from provenance.errors import (
 )
 from provenance.manifest import Domain, SignedManifest
 from provenance.proofs.verify import AnchorReader
+from provenance.quality.evaluate import check_runnable
 from provenance.records.schema import Schema, parse_key
 from provenance.server.intake import IngestResult, Intake, discard_stale_uploads
 from provenance.server.lineage import LineageQueries
@@ -125,6 +126,7 @@ class Ledger:
         salt_secret: bytes | None = None,
     ) -> DatasetRow:
         check_new_dataset_name(name)
+        check_runnable(schema.rules)
         schema = schema.normal()
         if anchor_mode not in ANCHOR_MODES:
             raise InputError(f"anchor mode must be one of {ANCHOR_MODES}", code="dataset.bad-mode")
@@ -175,8 +177,7 @@ class Ledger:
         return folder
 
     def source_address(self, keystore: str) -> str:
-        address: str = self.intake.source_address(keystore)
-        return address
+        return str(self.intake.source_address(keystore))
 
     # --- snapshots and proofs -------------------------------------------------------------------
 

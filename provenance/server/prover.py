@@ -19,12 +19,14 @@ from provenance.errors import ConflictError, InputError, NotFoundError, Provenan
 from provenance.lineage import walk
 from provenance.merkle import MerkleTree
 from provenance.proofs import bundle, collection, snapshot
+from provenance.quality.report import report_digest
 from provenance.records.canonical import key_text
 from provenance.records.schema import Schema
 from provenance.server.store.database import Database
 from provenance.server.store.log import LogRepository
 from provenance.server.store.models import AnchorRow
 from provenance.server.store.outbox import OutboxRepository
+from provenance.server.store.quality import QualityRepository
 from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
 
 AnchorMaterial = tuple[dict[str, Any] | None, bundle.Anchor | None, dict[str, Any]]
@@ -43,6 +45,7 @@ class Prover:
     ) -> None:
         self.db, self.snapshots, self.log, self.outbox = db, snapshots, log, outbox
         self.log_signer = log_signer
+        self.quality = QualityRepository()
         self._snapshots: dict[tuple[str, int], tuple[SnapshotInfo, str]] = {}
         self._manifests: dict[int, dict[str, Any]] = {}
         self._anchors: dict[int, AnchorMaterial] = {}
@@ -61,6 +64,24 @@ class Prover:
         return snapshot.assemble(
             name, version, self._manifest_json(info), log, None if anchor is None else anchor.to_json()
         )
+
+    def quality_report(self, name: str, version: int) -> dict[str, Any]:
+        """The version's quality report, checked against the digest its signed manifest commits
+        to before it is served (a damaged store answers 500-free with ``store.damaged``).
+
+        Raises:
+            NotFoundError: ``quality.none`` when the dataset's schema has no rules.
+        """
+        info, _ = self._snapshot(name, version)
+        quality = self._manifest_json(info)["manifest"].get("quality")
+        with self.db.session() as s:
+            text = self.quality.get(s, info.pk)
+        if quality is None or text is None:
+            raise NotFoundError(f"{name} v{version} has no quality rules", code="quality.none")
+        report: dict[str, Any] = json.loads(text)
+        if report_digest(report) != bytes.fromhex(quality["report"][2:]):
+            raise corrupt(f"the quality report of {name} v{version}")
+        return report
 
     def records(self, name: str, version: int) -> Iterator[bytes]:
         """Every leaf input of the version in leaf order, one per line: exactly the bytes each

@@ -83,6 +83,15 @@ class SnapshotRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class QualityReportRow(Base):
+    """The quality report (provenance-quality/v1 JSON, as served) of a snapshot whose schema has
+    rules; its digest is in the snapshot's signed manifest. Written with the snapshot."""
+
+    __tablename__ = "quality_reports"
+    snapshot_pk: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    report: Mapped[str] = mapped_column(Text)
+
+
 class LineageEdgeRow(Base):
     """A derived snapshot and one of its parents (from its signed manifest), both complete."""
 

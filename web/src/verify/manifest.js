@@ -4,15 +4,19 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 
-import { bytesToBig, equal, utf8 } from "./bytes.js";
+import { bytesToBig, equal, hexStr, utf8 } from "./bytes.js";
 import { rfc8785 } from "./canonical.js";
 import { ProvenanceError } from "./errors.js";
 import { checksumAddress, recoverAddress, typedDataDigest } from "./evm.js";
 import { UINT64_MAX, ZERO32, bytes32, checkDatasetName, checkUint64, datasetId } from "./fields.js";
 import { big, get, has, isDict, isInt, isStr } from "./py.js";
+import { checkRules, parseRules, qualityFromJson, ruleJson } from "./quality.js";
 
 export const MANIFEST_FORMAT = "provenance-manifest/v1";
+// v2: the schema has data-quality rules and the manifest their report's summary (manifest.py).
+export const MANIFEST_FORMAT_V2 = "provenance-manifest/v2";
 const SCHEMA_FORMAT = "provenance-schema/v1";
+const SCHEMA_FORMAT_V2 = "provenance-schema/v2";
 const COLUMN_TYPES = ["string", "integer", "number", "boolean", "json"];
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -90,10 +94,13 @@ const domainJson = (d) => ({
 // --- schema, parents, transform --------------------------------------------------------------
 
 export function schemaFromJson(obj) {
-  if (!isDict(obj) || get(obj, "format") !== SCHEMA_FORMAT) {
-    throw badSchema(`schema must be an object with format '${SCHEMA_FORMAT}'`);
+  const format = isDict(obj) ? get(obj, "format") : undefined;
+  if (format !== SCHEMA_FORMAT && format !== SCHEMA_FORMAT_V2) {
+    throw badSchema(`schema must be an object with format '${SCHEMA_FORMAT}' (or v2, with rules)`);
   }
-  if (!onlyKeys(obj, ["format", "key", "columns", "salted", "derivedFrom"]))
+  const v2 = format === SCHEMA_FORMAT_V2;
+  if (v2 !== has(obj, "rules")) throw badSchema("v2 schemas, and only they, have rules");
+  if (!onlyKeys(obj, ["format", "key", "columns", "salted", "derivedFrom", "rules"]))
     throw badSchema("unknown schema fields");
   const key = get(obj, "key");
   const columns = get(obj, "columns", {});
@@ -105,7 +112,8 @@ export function schemaFromJson(obj) {
   if (typeof salted !== "boolean") throw badSchema("schema salted must be true or false");
   const derived = get(obj, "derivedFrom", null);
   if (derived !== null && !isStr(derived)) throw badSchema("schema derivedFrom must be a field name");
-  return checkSchema({ key: [...key], columns: { ...columns }, salted, derivedFrom: derived });
+  const rules = v2 ? parseRules(obj.rules, derived) : [];
+  return checkSchema({ key: [...key], columns: { ...columns }, salted, derivedFrom: derived, rules });
 }
 
 function checkSchema(s) {
@@ -119,13 +127,24 @@ function checkSchema(s) {
   }
   if (s.key.some((col) => get(s.columns, col) === "json"))
     throw badSchema("a key column cannot be of type json");
+  s.rules = checkRules(s.rules, s.derivedFrom);
   return s;
 }
 
-export function schemaHash(s) {
-  const json = { format: SCHEMA_FORMAT, key: s.key, columns: s.columns, salted: s.salted };
+function schemaJson(s) {
+  const json = { format: s.rules.length ? SCHEMA_FORMAT_V2 : SCHEMA_FORMAT, key: s.key, columns: s.columns, salted: s.salted };
   if (s.derivedFrom !== null) json.derivedFrom = s.derivedFrom;
-  return sha256(utf8(rfc8785(json)));
+  if (s.rules.length) json.rules = s.rules.map(ruleJson);
+  return json;
+}
+
+export const schemaHash = (s) => sha256(utf8(rfc8785(schemaJson(s))));
+
+/** Manifest.schema_hash: v1 the schema's hash; v2 SHA-256(RFC 8785({schema, quality})). */
+export function manifestSchemaHash(m) {
+  if (m.quality === null) return schemaHash(m.schema);
+  const quality = { report: hexStr(m.quality.report), failedRules: m.quality.failedRules };
+  return sha256(utf8(rfc8785({ schema: schemaJson(m.schema), quality })));
 }
 
 export function parentFromJson(obj) {
@@ -165,10 +184,12 @@ export const transformHash = (t) => (t === null ? ZERO32 : sha256(utf8(rfc8785(t
 
 /** Manifest.from_json(obj, strict=False). */
 export function manifestFromJson(obj) {
-  if (!isDict(obj) || get(obj, "format") !== MANIFEST_FORMAT) {
-    throw malformed(`manifest must be an object with format '${MANIFEST_FORMAT}'`);
+  const format = isDict(obj) ? get(obj, "format") : undefined;
+  if (format !== MANIFEST_FORMAT && format !== MANIFEST_FORMAT_V2) {
+    throw malformed(`manifest must be an object with format '${MANIFEST_FORMAT}' or '${MANIFEST_FORMAT_V2}'`);
   }
-  if (!sameKeys(obj, MANIFEST_FIELDS)) throw malformed("manifest fields differ");
+  const v2 = format === MANIFEST_FORMAT_V2;
+  if (!sameKeys(obj, v2 ? [...MANIFEST_FIELDS, "quality"] : MANIFEST_FIELDS)) throw malformed("manifest fields differ");
   if (!Array.isArray(obj.parents)) throw malformed("manifest parents must be a list");
   const m = {
     dataset: obj.dataset,
@@ -179,6 +200,7 @@ export function manifestFromJson(obj) {
     createdAt: obj.createdAt,
     parents: obj.parents.map(parentFromJson),
     transform: checkTransform(obj.transform),
+    quality: v2 ? qualityFromJson(obj.quality) : null,
   };
   checkDatasetName(m.dataset);
   checkUint64(m.version, "version", 1n);
@@ -186,6 +208,8 @@ export function manifestFromJson(obj) {
   checkUint64(m.createdAt, "createdAt");
   if (m.parents.length && m.transform === null)
     throw badTransform("a snapshot with parents must name its transform");
+  if ((m.schema.rules.length > 0) !== (m.quality !== null))
+    throw malformed("a manifest carries a quality summary exactly when its schema has rules");
   for (const name of ["datasetId", "schemaHash", "transformHash"]) bytes32(obj[name], name);
   return m;
 }
@@ -196,7 +220,7 @@ export const manifestDatasetId = (m) => datasetId(m.dataset);
 export function inconsistencies(obj, m) {
   const derived = {
     datasetId: manifestDatasetId(m),
-    schemaHash: schemaHash(m.schema),
+    schemaHash: manifestSchemaHash(m),
     transformHash: transformHash(m.transform),
   };
   return Object.keys(derived).filter((name) => !equal(bytes32(obj[name], name), derived[name]));
@@ -208,7 +232,7 @@ function message(m) {
     version: m.version,
     root: m.root,
     size: m.size,
-    schemaHash: schemaHash(m.schema),
+    schemaHash: manifestSchemaHash(m),
     parents: m.parents.map((p) => ({ datasetId: p.datasetId, version: p.version, root: p.root })),
     transformHash: transformHash(m.transform),
     createdAt: m.createdAt,

@@ -15,6 +15,7 @@ import {
   INVALID,
   NOT_APPLICABLE,
   SKIPPED,
+  WARNING,
   check,
   invalid,
   valid,
@@ -50,7 +51,15 @@ export async function snapshotChecks(sections, policy, chain) {
   const signature = guard("signature", () => checkSignature(sections));
   const [logChecks, checkpoint] = checkLog(sections, policy);
   const chainChecks = await checkChain(sections, checkpoint, policy, chain);
-  return [signature, ...Object.values(logChecks), ...Object.values(chainChecks)];
+  return [signature, ...Object.values(logChecks), ...Object.values(chainChecks), ...qualityWarning(sections)];
+}
+
+/** verify._quality_warning: the source's signed quality summary lists failed warn rules. */
+function qualityWarning(sections) {
+  const quality = sections.manifest.manifest.quality;
+  if (quality === null || !quality.failedRules.length) return [];
+  const detail = `the source's signed quality report lists failed rules: ${quality.failedRules.join(", ")}`;
+  return [check("quality", WARNING, "quality.rules-failed", detail)];
 }
 
 /** The checks of a record alone: leaf and inclusion. */
