@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,13 +48,17 @@ def of_values(values: Sequence[Any]) -> Column:
         elif t is bool:
             texts.append("true" if v else "false")
             kinds.append("b")
-        elif t is int or t is float:
-            texts.append(dumps(v).decode())
-            kinds.append("n")
         else:
-            texts.append(dumps(v).decode())
-            kinds.append("j")
+            texts.append(_json_text(v, dumps))
+            kinds.append("n" if t is int or t is float else "j")
     return Column(pa.array(texts, pa.string()), pa.array(kinds, pa.string()))
+
+
+def _json_text(value: Any, dumps: Any) -> str:
+    try:
+        return str(dumps(value).decode())
+    except TypeError:  # an integer beyond 64 bits, which orjson does not write
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def of_csv(data: bytes, header: tuple[str, ...], names: Sequence[str], rows: int) -> dict[str, Column]:

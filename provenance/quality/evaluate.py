@@ -206,7 +206,7 @@ def check_runnable(rules: Sequence[Rule]) -> None:
     for rule in rules:
         if rule.kind == "pattern":
             try:
-                _matches(pa.array([], pa.string()), rule.value)
+                _matches(pa.array([""], pa.string()), rule.value)  # an empty array is never compiled
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
                 reason = str(e).splitlines()[0]
                 raise FormatError(

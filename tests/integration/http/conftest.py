@@ -110,6 +110,15 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     s.stop()
 
 
+@pytest.fixture(scope="package")
+def shared_anvil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One service on anvil for the modules that only add datasets of their own to it (check,
+    retraction, quality): a start costs 3-7 s, and the suite's budget is 15 minutes."""
+    s = Server(tmp_path_factory.mktemp("shared") / "data", base_env("anvil")).start()
+    yield s
+    s.stop()
+
+
 def fsck_report(server: Server, *args: str) -> dict[str, Any]:
     """``provenance fsck --json`` on the server's ledger (its data directory and database), which
     must exit 0: the store agrees with its signatures (and, given ``--rpc-url``, the chain)."""

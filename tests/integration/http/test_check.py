@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import jsonschema
 import pytest
 
 from provenance.integrity import CHECKS
-from tests.integration.http.conftest import ADMIN, EXE, Server, base_env
+from tests.integration.http.conftest import ADMIN, EXE, Server
 from tests.vectors import VECTORS
 
 pytestmark = [pytest.mark.http, pytest.mark.chain]
@@ -31,14 +30,13 @@ SPEC = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = Server(tmp_path_factory.mktemp("serve") / "data", base_env("anvil")).start()
+def server(shared_anvil_server: Server) -> Server:
+    s = shared_anvil_server
     assert s.post("/v1/datasets", json=SPEC, headers=ADMIN).status_code == 201
     up = s.post("/v1/datasets/ci/prices/versions?format=csv", content=PRICES.encode(), headers=ADMIN)
     assert up.status_code == 201, up.text
     s.wait_for("/v1/datasets/ci/prices/versions/1/snapshot-proof", lambda b: b["anchor"] is not None)
-    yield s
-    s.stop()
+    return s
 
 
 def rpc(server: Server) -> str:

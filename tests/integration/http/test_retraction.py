@@ -17,15 +17,15 @@ from eth_account import Account
 
 from provenance.manifest import Domain
 from provenance.retraction import Retraction, sign_retraction
-from tests.integration.http.conftest import ADMIN, EXE, Server, base_env, proof_when_anchored
+from tests.integration.http.conftest import ADMIN, EXE, Server, proof_when_anchored
 
 pytestmark = [pytest.mark.chain, pytest.mark.http]
 REASON = "the 2026-12-04 prices came from a stale feed"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    s = Server(tmp_path_factory.mktemp("retract") / "data", base_env("anvil")).start()
+def server(shared_anvil_server: Server) -> Any:
+    s = shared_anvil_server
     for name, mode in (("tm/retract/logged", "checkpoint"), ("tm/retract/direct", "direct")):
         spec = {"name": name, "key": ["k"], "anchorMode": mode, "signingKey": "dev-source"}
         assert s.post("/v1/datasets", headers=ADMIN, json=spec).status_code == 201
@@ -36,8 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 content=f"k,v\na,{v}\nb,{v}\n".encode(),
             )
             assert r.status_code == 201, r.text
-    yield s
-    s.stop()
+    return s
 
 
 def retracted_when_mined(server: Server, name: str, version: int) -> dict[str, Any]:
