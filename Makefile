@@ -7,7 +7,7 @@ export XDG_CACHE_HOME  := $(CURDIR)/.cache/xdg-cache
 export XDG_CONFIG_HOME := $(CURDIR)/.cache/xdg-config
 export XDG_DATA_HOME   := $(CURDIR)/.cache/xdg-data
 
-.PHONY: deployment bench-load setup run demo demo-pipeline bench-lineage bench-check bench-console bench-tail test test-fast lint typecheck bench bench-service clean compile gas slither
+.PHONY: deployment bench-load setup run demo demo-pipeline bench-lineage bench-check bench-console bench-tail bench-quality test test-fast lint typecheck bench bench-service clean compile gas slither
 
 setup: $(STAMP) node_modules/.installed api/static/audit/app.js
 
@@ -92,6 +92,10 @@ bench-lineage: setup
 # The CI gate on a 1M-record CSV against a directly anchored snapshot on a local anvil node.
 bench-check: setup
 	$(BIN)/python scripts/bench_check.py
+
+# A 1M-record ingest with six data-quality rules against the same ingest without them (#12).
+bench-quality: setup
+	$(BIN)/python scripts/bench_quality.py
 
 # The console verifying a bundle from a 10M-record snapshot in Debian's chromium, against anvil.
 bench-console: setup

@@ -191,12 +191,18 @@ class StagedFolder:
         self._keys = (self.tmp / "keys.jsonl").open("wb")
         self.sink = _FileSink(self._entries, self._keys)
 
-    def commit(self, manifest: Manifest, tree: MerkleTree) -> SnapshotFolder:
+    def commit(
+        self, manifest: Manifest, tree: MerkleTree, quality: dict[str, Any] | None = None
+    ) -> SnapshotFolder:
+        """Write the tree, the manifest and (a schema with rules) the quality report, whose
+        digest the manifest carries, and make the folder appear whole."""
         self._entries.close()
         self._keys.close()
         levels = getattr(tree.source, "levels", [])
         write_tree(self.tmp / "tree.bin", levels)
         _write_json_atomic(self.tmp / "manifest.json", manifest.to_json())
+        if quality is not None:
+            _write_json_atomic(self.tmp / "quality.json", quality)
         os.rename(self.tmp, self.out)
         return SnapshotFolder(self.out)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from provenance import strict_json
 from provenance.cli.common import err, errors_to_exit, out, password, settings
 from provenance.config import Settings
 from provenance.datasets import check_new_dataset_name
@@ -18,6 +19,7 @@ from provenance.folder import SnapshotFolder, StagedFolder
 from provenance.ingest import Ingested, Limits, Upstream, ingest_file
 from provenance.lineage import Parent, check_transform, parse_parent_spec, transform_of_file
 from provenance.manifest import Domain, Manifest, sign
+from provenance.quality.rules import parse_rules
 from provenance.records.schema import Schema
 
 if TYPE_CHECKING:
@@ -92,6 +94,9 @@ def build_cmd(
     transform_params: Annotated[str, typer.Option(help="JSON object of its parameters")] = "{}",
     created_at: Annotated[int | None, typer.Option(help="Unix time (default: now)")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores)")] = None,
+    rules: Annotated[
+        Path | None, typer.Option(help="JSON file: a list of data-quality rules (docs/ARCHITECTURE.md)")
+    ] = None,
 ) -> None:
     """Canonicalise FILE, build its Merkle tree and write the snapshot to --out. The last line
     printed is the root as 64 hex characters."""
@@ -99,7 +104,9 @@ def build_cmd(
         cfg = settings()
         check_new_dataset_name(dataset)
         columns = _types(types or [])
-        schema = Schema(tuple(_split(key)), columns, salt_secret is not None, derived_from).normal()
+        parsed = parse_rules(_json_file(rules), derived_from=derived_from) if rules is not None else ()
+        schema = Schema(tuple(_split(key)), columns, salt_secret is not None, derived_from, parsed).normal()
+        created_at = created_at or int(time.time())  # fixed before the rules judge freshness at it
         secret = _salt_secret(salt_secret) if salt_secret is not None else None
         folders = [SnapshotFolder(d) for d in parent_dir or []]
         parents = tuple(parse_parent_spec(p) for p in parent or []) + tuple(_parent_of(f) for f in folders)
@@ -107,18 +114,22 @@ def build_cmd(
         transform_obj = _transform(transform, transform_file, transform_name, transform_params)
         staged = StagedFolder(out_dir)
         try:
-            built = _build(file, schema, staged, fmt, secret, workers or cfg.ingest_workers, cfg, upstream)
+            built = _build(
+                file, schema, staged, fmt, secret, workers or cfg.ingest_workers, cfg, upstream, created_at
+            )
             manifest = Manifest(
                 dataset=dataset,
                 version=version,
                 root=built.root,
                 size=built.size,
                 schema=schema,
-                created_at=created_at or int(time.time()),
+                created_at=created_at,
                 parents=parents,
                 transform=transform_obj,
+                quality=built.quality.summary() if built.quality is not None else None,
             )
-            snap = staged.commit(manifest, built.tree)
+            report = built.quality.to_json() if built.quality is not None else None
+            snap = staged.commit(manifest, built.tree, report)
         except BaseException:
             staged.abort()
             raise
@@ -135,6 +146,7 @@ def _build(
     workers: int | None,
     cfg: Settings,
     upstream: Upstream,
+    as_of: int,
 ) -> Ingested:
     limits = Limits(cfg.max_records, cfg.max_record_bytes, cfg.max_refs_per_record)
     lineage = upstream if schema.derived_from is not None else None
@@ -152,6 +164,7 @@ def _build(
             workers=workers,
             limits=limits,
             upstream=lineage,
+            as_of=as_of,
         )
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -174,7 +187,15 @@ def _build(
             limits=limits,
             progress=lambda n: bar.update(task, completed=n),
             upstream=lineage,
+            as_of=as_of,
         )
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        return strict_json.loads(path.read_bytes())
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror}", code="input.unreadable") from None
 
 
 def _parent_of(folder: SnapshotFolder) -> Parent:

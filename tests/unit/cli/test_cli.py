@@ -179,3 +179,32 @@ def test_console_script_exit_codes(signed: Path, env: dict[str, str], tmp_path: 
     bad = subprocess.run([str(exe), "verify", str(path)], capture_output=True, env=full_env)
     assert bad.returncode == 2
     assert b"Traceback" not in bad.stderr + bad.stdout
+
+
+def test_build_with_quality_rules(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The publisher's offline build runs the rules: a v2 manifest, its report beside it, and an
+    error rule that fails leaves no snapshot, naming line and rule."""
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps([{"column": "trader_grade", "minimum": 60, "level": "warn"}]))
+    build = (
+        "snapshot",
+        "build",
+        str(SAMPLE),
+        "--dataset",
+        "tm/q",
+        "--key",
+        "symbol,date",
+        "--rules",
+        str(rules),
+    )
+    run(*build, "--out", str(tmp_path / "ok"))
+    manifest = json.loads((tmp_path / "ok" / "manifest.json").read_text())
+    report = json.loads((tmp_path / "ok" / "quality.json").read_text())
+    assert manifest["format"] == "provenance-manifest/v2"
+    assert manifest["quality"]["failedRules"] == report["failedRules"] == ["trader_grade.minimum"]
+    rules.write_text(json.dumps([{"column": "symbol", "pattern": "[A-Z]{2,5}"}]))
+    out = run(*build, "--out", str(tmp_path / "no"), code=2)
+    assert "error [quality.rule-failed]" in out and "line 11, column symbol: rule symbol.pattern" in out
+    assert not (tmp_path / "no").exists()
+    rules.write_text(json.dumps([{"column": "symbol", "pattern": "(a)\\1"}]))
+    assert "RE2 cannot run the pattern" in run(*build, "--out", str(tmp_path / "re"), code=2)
