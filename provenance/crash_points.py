@@ -4,8 +4,11 @@ A kill -9 at a random moment rarely lands between two particular writes; these n
 suite (tests/integration/http/test_crash_points.py) kill the service exactly there, one step after
 another, and then require that a restart loses nothing committed and anchors nothing twice.
 
-Inert unless ``PROVENANCE_CRASH_POINT`` names a point: the variable is read once, and a step
-costs one string comparison. Never set it on a service that holds data you care about.
+Inert unless ``PROVENANCE_CRASH_POINT_FILE`` names a file: a step then reads it, and when it
+holds the step's name the process removes it and dies. The suite arms the next point while the
+service runs, so one start serves the recovery from one crash and the run up to the next (a
+start costs seconds, and the loop is eight crashes long). Never set it on a service that holds
+data you care about.
 """
 
 from __future__ import annotations
@@ -26,10 +29,18 @@ POINTS = (
     "anchor.mined",  # the receipt recorded, not yet confirmed
 )
 
-_ARMED = os.environ.get("PROVENANCE_CRASH_POINT", "")
+_ARM_FILE = os.environ.get("PROVENANCE_CRASH_POINT_FILE", "")
 
 
 def crash_point(name: str) -> None:
     """Die here, at once and without cleanup, if the suite armed ``name``."""
-    if _ARMED and name == _ARMED:
+    if not _ARM_FILE:
+        return
+    try:
+        with open(_ARM_FILE) as f:
+            armed = f.read().strip()
+    except OSError:
+        return
+    if armed == name:
+        os.unlink(_ARM_FILE)  # once: the restarted service must not die here again
         os.kill(os.getpid(), signal.SIGKILL)

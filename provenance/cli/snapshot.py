@@ -103,9 +103,7 @@ def build_cmd(
     with errors_to_exit():
         cfg = settings()
         check_new_dataset_name(dataset)
-        columns = _types(types or [])
-        parsed = parse_rules(_json_file(rules), derived_from=derived_from) if rules is not None else ()
-        schema = Schema(tuple(_split(key)), columns, salt_secret is not None, derived_from, parsed).normal()
+        schema = _schema(key, types or [], salt_secret is not None, derived_from, rules)
         created_at = created_at or int(time.time())  # fixed before the rules judge freshness at it
         secret = _salt_secret(salt_secret) if salt_secret is not None else None
         folders = [SnapshotFolder(d) for d in parent_dir or []]
@@ -117,19 +115,8 @@ def build_cmd(
             built = _build(
                 file, schema, staged, fmt, secret, workers or cfg.ingest_workers, cfg, upstream, created_at
             )
-            manifest = Manifest(
-                dataset=dataset,
-                version=version,
-                root=built.root,
-                size=built.size,
-                schema=schema,
-                created_at=created_at,
-                parents=parents,
-                transform=transform_obj,
-                quality=built.quality.summary() if built.quality is not None else None,
-            )
-            report = built.quality.to_json() if built.quality is not None else None
-            snap = staged.commit(manifest, built.tree, report)
+            manifest = _manifest(dataset, version, built, schema, created_at, parents, transform_obj)
+            snap = staged.commit(manifest, built.tree, built.quality.to_json() if built.quality else None)
         except BaseException:
             staged.abort()
             raise
@@ -189,6 +176,24 @@ def _build(
             upstream=lineage,
             as_of=as_of,
         )
+
+
+def _manifest(
+    dataset: str,
+    version: int,
+    built: Ingested,
+    schema: Schema,
+    created_at: int,
+    parents: tuple[Parent, ...],
+    transform: dict[str, Any] | None,
+) -> Manifest:
+    quality = built.quality.summary() if built.quality is not None else None
+    return Manifest(dataset, version, built.root, built.size, schema, created_at, parents, transform, quality)
+
+
+def _schema(key: str, types: list[str], salted: bool, derived_from: str | None, rules: Path | None) -> Schema:
+    parsed = parse_rules(_json_file(rules), derived_from=derived_from) if rules is not None else ()
+    return Schema(tuple(_split(key)), _types(types), salted, derived_from, parsed).normal()
 
 
 def _json_file(path: Path) -> Any:

@@ -1,9 +1,10 @@
 """#11 faults: kill -9 at every named step of ingest and anchoring, one after another.
 
-For each point of :data:`provenance.crash_points.POINTS` the service is started with that point
-armed, given one new version of a directly anchored and of a checkpointed dataset, and dies there
-(SIGKILL, by its own hand). It is then started again, unarmed, and the client does what a client
-does after a dropped connection: it sends the same upload, for the same version, again. Afterwards:
+For each point of :data:`provenance.crash_points.POINTS` the running service has that point armed
+(through its crash-point file), is given one new version of a directly anchored and of a
+checkpointed dataset, and dies there (SIGKILL, by its own hand). It is then started again, and the
+client does what a client does after a dropped connection: it sends the same upload, for the same
+version, again; the same process is then armed for the next point. Afterwards:
 
 - a version committed before the crash is served unchanged, and one that was not is absent
   (never half there) until the retried upload creates it;
@@ -55,22 +56,24 @@ def upload_until_accepted(server: Server, name: str, version: int) -> int:
         time.sleep(float(r.headers["Retry-After"]))
 
 
-def die_at(data: Path, env: dict[str, str], port: int, point: str, version: int) -> None:
-    armed = Server(data, {**env, "PROVENANCE_CRASH_POINT": point}, port=port).start()
-    assert armed.process is not None
+def die_at(server: Server, arm: Path, point: str, version: int) -> None:
+    """Arm ``point`` in the running service and send it the next version of both datasets: it
+    kills itself there (SIGKILL, by its own hand)."""
+    assert server.process is not None
+    arm.write_text(point)
     for name in DATASETS:
         with contextlib.suppress(httpx.HTTPError):  # dying under the request is the point
-            armed.post(
+            server.post(
                 f"/v1/datasets/{name}/versions?format=csv&version={version}",
                 headers=ADMIN,
                 content=csv(version),
             )
-        if armed.process.poll() is not None:
+        if server.process.poll() is not None:
             break
     try:
-        assert armed.process.wait(60) == -signal.SIGKILL, f"{point} was never reached"
+        assert server.process.wait(60) == -signal.SIGKILL, f"{point} was never reached"
     finally:
-        armed.kill()
+        server.kill()
 
 
 @pytest.fixture
@@ -96,45 +99,43 @@ def test_kill9_at_every_crash_point(tmp_path: Path, chain: tuple[str, Path]) -> 
         "PROVENANCE_CHECKPOINT_INTERVAL": "0.05",
         "PROVENANCE_WORKER_POLL": "0.02",
     }
-    data, port = tmp_path / "data", free_port()
-    setup = Server(data, env, port=port).start()
+    data, port, arm = tmp_path / "data", free_port(), tmp_path / "crash-point"
+    env["PROVENANCE_CRASH_POINT_FILE"] = str(arm)
+    server = Server(data, env, port=port).start()
     for name, mode in DATASETS.items():
         spec = {"name": name, "key": ["k"], "anchorMode": mode, "signingKey": "dev-source"}
-        assert setup.post("/v1/datasets", headers=ADMIN, json=spec).status_code == 201
-    proof_when_anchored(setup, "examples/token-ratings", 1, "ETH,2026-11-27")  # nothing left to anchor
-    setup.stop()
+        assert server.post("/v1/datasets", headers=ADMIN, json=spec).status_code == 201
+    proof_when_anchored(server, "examples/token-ratings", 1, "ETH,2026-11-27")  # nothing left to anchor
     roots: dict[tuple[str, int], str] = {}
-    for version, point in enumerate(POINTS, start=1):
-        die_at(data, env, port, point, version)
-        server = Server(data, env, port=port).start()
-        try:
-            for name in DATASETS:
-                before = server.get(f"/v1/datasets/{name}/versions/{version}")
-                if POINTS.index(point) >= COMMITTED_AT and name == next(iter(DATASETS)):
-                    assert before.status_code == 200, (point, before.text)  # committed: kept
-                if before.status_code != 200:
-                    assert before.status_code == 404, (point, before.text)  # never half there
-                    assert upload_until_accepted(server, name, version) == 201
-                else:
-                    assert upload_until_accepted(server, name, version) == 200  # the same bytes: a no-op
-                bundle = proof_when_anchored(server, name, version, "r7")["bundle"]
-                roots[(name, version)] = bundle["manifest"]["manifest"]["root"]
-            for (name, v), root in roots.items():  # nothing committed earlier has changed
-                assert server.get(f"/v1/datasets/{name}/versions/{v}").json()["root"] == root, (
-                    point,
-                    name,
-                    v,
-                )
-        finally:
-            server.stop()
-    final = Server(data, env, port=port).start()
     try:
-        assert_anchored_once(final, rpc, len(POINTS))
-        report = fsck_report(final, "--rpc-url", rpc)
+        for version, point in enumerate(POINTS, start=1):
+            die_at(server, arm, point, version)
+            server = Server(data, env, port=port).start()
+            recover(server, point, version, roots)
+        assert_anchored_once(server, rpc, len(POINTS))
+        report = fsck_report(server, "--rpc-url", rpc)
         assert report["clean"] and report["checked"]["chain"], report
         assert report["checked"]["anchors"] >= len(POINTS), report
     finally:
-        final.stop()
+        server.stop()
+
+
+def recover(server: Server, point: str, version: int, roots: dict[tuple[str, int], str]) -> None:
+    """What a client does after a dropped connection: the same upload again; then everything
+    must be anchored, and nothing committed earlier changed."""
+    for name in DATASETS:
+        before = server.get(f"/v1/datasets/{name}/versions/{version}")
+        if POINTS.index(point) >= COMMITTED_AT and name == next(iter(DATASETS)):
+            assert before.status_code == 200, (point, before.text)  # committed: kept
+        if before.status_code != 200:
+            assert before.status_code == 404, (point, before.text)  # never half there
+            assert upload_until_accepted(server, name, version) == 201
+        else:
+            assert upload_until_accepted(server, name, version) == 200  # the same bytes: a no-op
+        bundle = proof_when_anchored(server, name, version, "r7")["bundle"]
+        roots[(name, version)] = bundle["manifest"]["manifest"]["root"]
+    for (name, v), root in roots.items():  # nothing committed earlier has changed
+        assert server.get(f"/v1/datasets/{name}/versions/{v}").json()["root"] == root, (point, name, v)
 
 
 def assert_anchored_once(server: Server, rpc: str, versions: int) -> None:

@@ -39,8 +39,9 @@ def run_step(step_id: str, inputs: dict[str, str], venv: Path, cwd: Path) -> sub
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One verifier install for the package's modules (pip building the wheel costs ~20-50 s)."""
     where = tmp_path_factory.mktemp("verifier") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=120)
     proc = run_step("install", {"verifier": str(ROOT)}, where, where.parent)

@@ -1,0 +1,196 @@
+"""A dataset's verification policy: how strictly its publisher asks that its data be verified,
+in graduated levels, each a set of requirements (``provenance-policy/v1``)::
+
+    {"format": "provenance-policy/v1", "dataset": "tm/ratings/daily",
+     "levels": [
+       {"name": "published", "signers": ["0xAb…"]},
+       {"name": "anchored", "anchorMode": "checkpoint", "minConfirmations": 1, "maxAnchorDelay": 3600},
+       {"name": "final", "minConfirmations": 12, "qualityPass": true}]}
+
+Levels are cumulative: a datum meets a level when it meets that level's requirements and every
+earlier level's. A verifier reports each level, met or not and why, and the highest met.
+
+The policy is published as the one record of a snapshot of the dataset ``ledger/policy/<name>``,
+signed by the dataset's own source and anchored like any other: a verifier checks the policy's
+bundle first (and that its signer is the datum's), so the policy is as tamper-evident as the
+data. Requirements: ``signers`` (the manifest's signer is one of them), ``anchorMode``
+(``direct`` or ``checkpoint``), ``minConfirmations`` (blocks on top of the anchor),
+``maxAnchorDelay`` (seconds from the manifest's ``createdAt`` to the anchoring block's
+timestamp), ``qualityPass`` (a v2 manifest whose quality summary lists no failed rule).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from provenance.datasets import check_dataset_name
+from provenance.errors import FormatError
+
+POLICY_FORMAT = "provenance-policy/v1"
+POLICY_PREFIX = "ledger/policy/"
+REQUIREMENTS = ("signers", "anchorMode", "minConfirmations", "maxAnchorDelay", "qualityPass")
+MAX_LEVELS = 8
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+
+
+def policy_dataset(name: str) -> str:
+    """The dataset whose snapshots publish ``name``'s policy."""
+    return check_dataset_name(POLICY_PREFIX + name)
+
+
+def _bad(reason: str) -> FormatError:
+    return FormatError(f"policy: {reason}", code="policy.malformed")
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    requires: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, **self.requires}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Level:
+        if (
+            not isinstance(obj, dict)
+            or not isinstance(obj.get("name"), str)
+            or not _NAME.fullmatch(obj["name"])
+        ):
+            raise _bad("a level is an object with a name (lowercase letters, digits, -)")
+        requires = {k: v for k, v in obj.items() if k != "name"}
+        unknown = set(requires) - set(REQUIREMENTS)
+        if unknown:
+            raise _bad(
+                f"unknown requirement(s) {', '.join(sorted(unknown))} (known: {', '.join(REQUIREMENTS)})"
+            )
+        for key, value in requires.items():
+            _check_requirement(key, value)
+        return cls(obj["name"], requires)
+
+
+def _check_requirement(key: str, value: Any) -> None:
+    ok = {
+        "signers": isinstance(value, list)
+        and 0 < len(value) <= 16
+        and all(isinstance(a, str) and _ADDRESS.fullmatch(a) for a in value),
+        "anchorMode": value in ("direct", "checkpoint"),
+        "minConfirmations": type(value) is int and 0 <= value <= 10_000,
+        "maxAnchorDelay": type(value) is int and 0 <= value < 2**53,
+        "qualityPass": value is True,
+    }[key]
+    if not ok:
+        raise _bad(f"{key} has a value it cannot take: {value!r}")
+
+
+@dataclass(frozen=True)
+class Policy:
+    dataset: str
+    levels: tuple[Level, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": POLICY_FORMAT,
+            "dataset": self.dataset,
+            "levels": [lv.to_json() for lv in self.levels],
+        }
+
+    @property
+    def min_confirmations(self) -> int:
+        return max((lv.requires.get("minConfirmations", 0) for lv in self.levels), default=0)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Policy:
+        """Raises: FormatError (``policy.malformed``)."""
+        if not isinstance(obj, dict) or obj.get("format") != POLICY_FORMAT:
+            raise _bad(f"a policy is an object with format {POLICY_FORMAT!r}")
+        if set(obj) != {"format", "dataset", "levels"}:
+            raise _bad("a policy has exactly format, dataset and levels")
+        levels = obj["levels"]
+        if not (isinstance(levels, list) and 0 < len(levels) <= MAX_LEVELS):
+            raise _bad(f"levels must be a list of 1 to {MAX_LEVELS} levels")
+        parsed = tuple(Level.from_json(lv) for lv in levels)
+        if len({lv.name for lv in parsed}) != len(parsed):
+            raise _bad("level names repeat")
+        if not isinstance(obj["dataset"], str):
+            raise _bad("dataset must be a dataset name")
+        return cls(check_dataset_name(obj["dataset"]), parsed)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a verification established about a datum, as a policy reads it. ``None``: not known
+    (offline, or the anchor could not be read), which no requirement accepts."""
+
+    dataset: str
+    valid: bool  # the verdict was valid (a policy only grades valid data)
+    signer: str
+    anchor_mode: str | None
+    confirmations: int | None
+    anchor_delay: int | None  # seconds from createdAt to the anchoring block's time
+    quality_passed: bool | None  # None: the schema has no rules
+
+
+def _unmet(key: str, want: Any, facts: Facts) -> str | None:
+    """Why ``facts`` miss the requirement, or None when they meet it."""
+    if key == "signers":
+        signers = {a.lower() for a in want}
+        return None if facts.signer.lower() in signers else f"signed by {facts.signer}, not a listed signer"
+    if key == "anchorMode":
+        return None if facts.anchor_mode == want else f"anchored {facts.anchor_mode or 'nowhere'}, not {want}"
+    if key == "minConfirmations":
+        got = facts.confirmations
+        return (
+            None
+            if got is not None and got >= want
+            else f"{got if got is not None else 'unknown'} of {want} confirmations"
+        )
+    if key == "maxAnchorDelay":
+        got = facts.anchor_delay
+        if got is None:
+            return "the anchor's time is unknown"
+        return None if got <= want else f"anchored {got} s after createdAt, more than {want} s"
+    if facts.quality_passed is None:
+        return "the schema has no quality rules"
+    return None if facts.quality_passed else "the quality report lists failed rules"
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    policy: Policy
+    levels: tuple[tuple[str, tuple[str, ...]], ...]  # (level, why it is not met: empty when met)
+
+    @property
+    def met(self) -> str | None:
+        """The highest level met (levels are cumulative), or None."""
+        best = None
+        for name, unmet in self.levels:
+            if unmet:
+                break
+            best = name
+        return best
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.policy.dataset,
+            "met": self.met,
+            "levels": [{"name": n, "met": not u, "unmet": list(u)} for n, u in self.levels],
+        }
+
+
+def evaluate(policy: Policy, facts: Facts) -> PolicyResult:
+    """Grade a verified datum against its dataset's policy."""
+    out = []
+    for level in policy.levels:
+        unmet: list[str] = []
+        if policy.dataset != facts.dataset:
+            unmet.append(f"the policy is {policy.dataset}'s, the datum is {facts.dataset}'s")
+        if not facts.valid:
+            unmet.append("the datum did not verify")
+        unmet += [why for key, want in level.requires.items() if (why := _unmet(key, want, facts))]
+        out.append((level.name, tuple(unmet)))
+    return PolicyResult(policy, tuple(out))
