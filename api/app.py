@@ -7,13 +7,14 @@ from fastapi import FastAPI
 from api import errors, openapi
 from api.metrics import Metrics
 from api.middleware import LimitsAndMetrics
-from api.routers import anchoring, audit, datasets, health, retractions, sources, verify
+from api.routers import anchoring, audit, datasets, health, policies, retractions, sources, verify
 from provenance.config import DEV_ADMIN_TOKEN
 from provenance.server.ledger import Ledger
 
 ROUTERS = (
     health.router,
     retractions.router,
+    policies.router,
     datasets.router,
     verify.router,
     sources.router,

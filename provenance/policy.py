@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provenance.datasets import check_dataset_name
-from provenance.errors import FormatError
+from provenance.errors import FormatError, InputError, VerificationError
+from provenance.proofs.bundle import ProofBundle, Sections
+from provenance.proofs.verdict import Verdict
 
 POLICY_FORMAT = "provenance-policy/v1"
 POLICY_PREFIX = "ledger/policy/"
@@ -174,6 +176,20 @@ class PolicyResult:
             best = name
         return best
 
+    def meets(self, level: str | None) -> bool:
+        """Whether ``level`` (by default the first, the least a publisher asks) is met.
+
+        Raises:
+            InputError: ``policy.unknown-level``.
+        """
+        names = [name for name, _ in self.levels]
+        wanted = level or names[0]
+        if wanted not in names:
+            raise InputError(
+                f"the policy has no level {wanted!r} (it has {', '.join(names)})", code="policy.unknown-level"
+            )
+        return all(not unmet for _, unmet in self.levels[: names.index(wanted) + 1])
+
     def to_json(self) -> dict[str, Any]:
         return {
             "dataset": self.policy.dataset,
@@ -194,3 +210,44 @@ def evaluate(policy: Policy, facts: Facts) -> PolicyResult:
         unmet += [why for key, want in level.requires.items() if (why := _unmet(key, want, facts))]
         out.append((level.name, tuple(unmet)))
     return PolicyResult(policy, tuple(out))
+
+
+def trusted_policy(policy_bundle: ProofBundle, verdict: Verdict, datum: Sections) -> Policy:
+    """The policy that a verified bundle of ``ledger/policy/<name>`` publishes for the datum's
+    dataset ``name``, signed by the datum's own signer.
+
+    Raises:
+        VerificationError: ``policy.unverified``, ``policy.wrong-dataset``, ``policy.other-signer``.
+        FormatError: ``policy.malformed``.
+    """
+    if verdict.status != "valid":
+        raise VerificationError(
+            f"the policy's own bundle is {verdict.status}, not valid", code="policy.unverified"
+        )
+    want = policy_dataset(datum.manifest.manifest.dataset)
+    if policy_bundle.record.dataset != want:
+        raise VerificationError(
+            f"the bundle is a record of {policy_bundle.record.dataset}, not of {want}",
+            code="policy.wrong-dataset",
+        )
+    if policy_bundle.manifest.signer != datum.manifest.signer:
+        raise VerificationError(
+            f"the policy is signed by {policy_bundle.manifest.signer}, the data by {datum.manifest.signer}",
+            code="policy.other-signer",
+        )
+    return Policy.from_json(policy_bundle.record.entry.get("record"))
+
+
+def facts_of(datum: Sections, verdict: Verdict, depth: int | None, anchored_at: int | None) -> Facts:
+    """What a verification established, as a policy reads it (``depth`` and ``anchored_at``
+    from the chain, None offline)."""
+    m = datum.manifest.manifest
+    return Facts(
+        dataset=m.dataset,
+        valid=verdict.status == "valid",
+        signer=datum.manifest.signer,
+        anchor_mode=datum.anchor.mode if datum.anchor is not None else None,
+        confirmations=depth,
+        anchor_delay=None if anchored_at is None else anchored_at - m.created_at,
+        quality_passed=None if m.quality is None else m.quality.passed,
+    )

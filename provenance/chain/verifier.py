@@ -66,6 +66,25 @@ class ChainVerifier:
         disputes = self._disputes(client, bundle) if anchor_check.status is Status.VALID else None
         return ChainFacts(anchor_check, self._confirmations(client, anchor.block_number), source, disputes)
 
+    def anchor_time(self, bundle: Sections) -> tuple[int | None, int | None]:
+        """(blocks on top of the anchor, counting its own; the anchoring block's timestamp), as a
+        verification policy grades them; (None, None) when there is no anchor to read. Read only
+        after :meth:`check_anchor` found the anchor where the bundle says."""
+        anchor = bundle.anchor
+        if anchor is None:
+            return None, None
+        from web3.exceptions import BlockNotFound
+
+        try:
+            with rpc_errors():
+                head = int(self.w3.eth.block_number)
+                block = self.w3.eth.get_block(anchor.block_number)
+        except BlockNotFound:
+            return None, None
+        if bytes(block["hash"]) != anchor.block_hash:
+            return None, None
+        return head - anchor.block_number + 1, int(block["timestamp"])
+
     def _receipt(self, client: RegistryClient, bundle: Sections) -> Any:
         """The anchoring transaction's receipt, which must be where the bundle says it is."""
         anchor = bundle.anchor

@@ -12,8 +12,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from provenance import strict_json
+from provenance.cli.api_client import get_json
 from provenance.cli.common import EXIT_FAILED, EXIT_OK, errors_to_exit, out, settings
 from provenance.errors import FormatError
+from provenance.policy import PolicyResult, evaluate, facts_of, trusted_policy
 from provenance.proofs import bundle, collection
 from provenance.proofs.collection import MAX_COLLECTION_BYTES
 from provenance.proofs.collection_stream import is_jsonl_header, verify_file
@@ -75,9 +77,20 @@ def verify(
         typer.Option("--rpc-url", help="JSON-RPC URL of the anchoring chain (default: PROVENANCE_RPC_URL)"),
     ] = None,
     confirmations: Annotated[int | None, typer.Option(help="Blocks required on top of the anchor")] = None,
+    policy_file: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            help="The dataset's verification policy: its bundle (file or the API's .../policy URL)",
+        ),
+    ] = None,
+    level: Annotated[
+        str | None, typer.Option(help="The policy level required (default: the policy's first)")
+    ] = None,
 ) -> None:
     """Verify a provenance-proof/v1 bundle or a provenance-proofs/v1 collection (every record, every
-    lineage edge): every hash, signature and (unless --offline) anchor."""
+    lineage edge): every hash, signature and (unless --offline) anchor. With --policy, grade the
+    datum by its dataset's published policy and report the highest level it meets."""
     with errors_to_exit():
         cfg = settings()
         url = rpc_url or cfg.rpc_url
@@ -98,16 +111,55 @@ def verify(
             _verify_collection(collection.from_json(raw), policy, chain, as_json)
         doc = bundle.from_json(raw)
         verdict = verify_bundle(doc, policy=policy, chain=chain if doc.anchor is not None else None)
-        if as_json:
-            typer.echo(json.dumps(verdict.to_json(), indent=2))
-        else:
+        graded = None
+        if policy_file is not None:
+            graded = grade(doc, verdict, policy_file, policy, chain, cfg.max_bundle_bytes)
+        _print_bundle(doc, verdict, graded, as_json)
+        ok = verdict.status == "valid" and (graded is None or graded.meets(level))
+        raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+def _print_bundle(
+    doc: bundle.ProofBundle, verdict: Verdict, graded: PolicyResult | None, as_json: bool
+) -> None:
+    if as_json:
+        body = verdict.to_json()
+        if graded is not None:
+            body["policy"] = graded.to_json()
+        typer.echo(json.dumps(body, indent=2))
+        return
+    out.print(render(verdict, f"{doc.record.dataset} v{doc.record.version} key {list(doc.record.key)}"))
+    for i, up in enumerate(verdict.upstream):
+        out.print(render(up, f"upstream {i + 1}"))
+    for w in verdict.warnings:
+        out.print(f"[yellow]warning {escape(w.reason)}[/]: {escape(w.detail)}")
+    out.print(f"verdict: {verdict.status}")
+    if graded is not None:
+        for name, unmet in graded.levels:
             out.print(
-                render(verdict, f"{doc.record.dataset} v{doc.record.version} key {list(doc.record.key)}")
+                f"policy level {name}: " + ("met" if not unmet else "not met: " + escape("; ".join(unmet)))
             )
-            for i, up in enumerate(verdict.upstream):
-                out.print(render(up, f"upstream {i + 1}"))
-            out.print(f"verdict: {verdict.status}")
-        raise typer.Exit(EXIT_OK if verdict.status == "valid" else EXIT_FAILED)
+        out.print(f"policy: {graded.met or 'no level'} met")
+
+
+def grade(
+    doc: bundle.ProofBundle, verdict: Verdict, source: str, policy: Policy, chain: Any, limit: int
+) -> PolicyResult:
+    """Verify the policy's own bundle, then grade the datum by it (chain facts read when online)."""
+    raw = (
+        get_json(source)
+        if source.startswith(("http://", "https://"))
+        else strict_json.loads(read_bundle(source, limit))
+    )
+    policy_doc = bundle.from_json(raw["bundle"] if isinstance(raw, dict) and "bundle" in raw else raw)
+    policy_verdict = verify_bundle(
+        policy_doc, policy=policy, chain=chain if policy_doc.anchor is not None else None
+    )
+    published = trusted_policy(policy_doc, policy_verdict, doc)
+    depth, anchored_at = (
+        chain.anchor_time(doc) if chain is not None and doc.anchor is not None else (None, None)
+    )
+    return evaluate(published, facts_of(doc, verdict, depth, anchored_at))
 
 
 def is_jsonl_collection(path: Path) -> bool:

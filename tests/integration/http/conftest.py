@@ -79,6 +79,9 @@ class Server:
     def post(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.post(self.url + path, timeout=120, **kw)
 
+    def put(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.put(self.url + path, timeout=120, **kw)
+
     def wait_for(self, path: str, predicate: Any, timeout: float = 60.0) -> Any:
         deadline = time.monotonic() + timeout
         body: Any = None
