@@ -15,7 +15,6 @@ from fastapi.concurrency import run_in_threadpool
 from api import views
 from api.auth import Admin
 from api.deps import LedgerDep
-from provenance.server.policies import Policies
 
 router = APIRouter(prefix="/v1/datasets", tags=["policies"])
 
@@ -24,7 +23,7 @@ router = APIRouter(prefix="/v1/datasets", tags=["policies"])
 async def publish_policy(name: str, body: dict[str, Any], ledger: LedgerDep) -> dict[str, Any]:
     """A new version of ``ledger/policy/<name>`` holding ``body`` (``provenance-policy/v1``),
     signed with the dataset's server-held key and anchored like any snapshot."""
-    result = await run_in_threadpool(Policies(ledger).publish, name, body)
+    result = await run_in_threadpool(ledger.policies.publish, name, body)
     return {**views.snapshot_json(result.snapshot), "created": result.created}
 
 
@@ -32,4 +31,4 @@ async def publish_policy(name: str, body: dict[str, Any], ledger: LedgerDep) -> 
 def latest_policy(name: str, ledger: LedgerDep) -> dict[str, Any]:
     """``{"policy", "version", "anchor", "bundle"}``: the latest policy and its record's proof
     bundle; ``provenance verify --policy`` checks the bundle before it grades data by it."""
-    return Policies(ledger).latest(name)
+    return ledger.policies.latest(name)

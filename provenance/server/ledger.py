@@ -30,6 +30,7 @@ from provenance.quality.evaluate import check_runnable
 from provenance.records.schema import Schema, parse_key
 from provenance.server.intake import IngestResult, Intake, discard_stale_uploads
 from provenance.server.lineage import LineageQueries
+from provenance.server.policies import Policies
 from provenance.server.prover import Prover
 from provenance.server.retractions import Retractions
 from provenance.server.store.database import Database
@@ -95,8 +96,7 @@ class Ledger:
         chain: ChainLink | None = None,
     ) -> None:
         self.settings, self.db, self.domain = settings, db, domain
-        self.log_signer = log_signer
-        self.chain = chain
+        self.log_signer, self.chain = log_signer, chain
         self.snapshots = SnapshotRepository(db, timedelta(seconds=settings.stale_build_seconds))
         self.log = LogRepository(db)
         self.outbox = OutboxRepository(db)
@@ -112,6 +112,7 @@ class Ledger:
             settings, db, domain, self.snapshots, self.log, self.outbox, self.sources, self.lineage, chain
         )
         self.retractions = Retractions(db, domain, self.snapshots, self.outbox, self.intake.source_key)
+        self.policies = Policies(self)
         self._schemas: dict[str, Schema] = {}
 
     # --- datasets --------------------------------------------------------------------------
@@ -292,8 +293,7 @@ class Ledger:
             self.sources.mark_on_chain(s, pk, state)
 
     def recheck_chain(self) -> None:
-        """A chain node restarted from its state file may have lost its last blocks: the worker
-        asks the chain again about every source and every confirmed anchor (and re-sends what is gone)."""
+        """A node restarted from its state file may have lost blocks: re-ask about sources and anchors."""
         with self.db.session() as s:
             self.sources.recheck_all(s)
             self.outbox.recheck_confirmed(s)
