@@ -10,6 +10,9 @@ in graduated levels, each a set of requirements (``provenance-policy/v1``)::
 Levels are cumulative: a datum meets a level when it meets that level's requirements and every
 earlier level's. A verifier reports each level, met or not and why, and the highest met.
 
+``cadence`` (optional, seconds) declares how often the dataset gets a new version; a source's
+track record counts the versions later than that.
+
 The policy is published as the one record of a snapshot of the dataset ``ledger/policy/<name>``,
 signed by the dataset's own source and anchored like any other: a verifier checks the policy's
 bundle first (and that its signer is the datum's), so the policy is as tamper-evident as the
@@ -93,13 +96,14 @@ def _check_requirement(key: str, value: Any) -> None:
 class Policy:
     dataset: str
     levels: tuple[Level, ...]
+    cadence: int | None = None  # seconds between versions the publisher declares (track record)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": POLICY_FORMAT,
-            "dataset": self.dataset,
-            "levels": [lv.to_json() for lv in self.levels],
-        }
+        out: dict[str, Any] = {"format": POLICY_FORMAT, "dataset": self.dataset}
+        out["levels"] = [lv.to_json() for lv in self.levels]
+        if self.cadence is not None:
+            out["cadence"] = self.cadence
+        return out
 
     @property
     def min_confirmations(self) -> int:
@@ -110,8 +114,11 @@ class Policy:
         """Raises: FormatError (``policy.malformed``)."""
         if not isinstance(obj, dict) or obj.get("format") != POLICY_FORMAT:
             raise _bad(f"a policy is an object with format {POLICY_FORMAT!r}")
-        if set(obj) != {"format", "dataset", "levels"}:
-            raise _bad("a policy has exactly format, dataset and levels")
+        if not {"format", "dataset", "levels"} <= set(obj) <= {"format", "dataset", "levels", "cadence"}:
+            raise _bad("a policy has format, dataset, levels and (optionally) cadence")
+        cadence = obj.get("cadence")
+        if cadence is not None and not (type(cadence) is int and 0 < cadence < 2**53):
+            raise _bad("cadence is a whole number of seconds")
         levels = obj["levels"]
         if not (isinstance(levels, list) and 0 < len(levels) <= MAX_LEVELS):
             raise _bad(f"levels must be a list of 1 to {MAX_LEVELS} levels")
@@ -120,7 +127,7 @@ class Policy:
             raise _bad("level names repeat")
         if not isinstance(obj["dataset"], str):
             raise _bad("dataset must be a dataset name")
-        return cls(check_dataset_name(obj["dataset"]), parsed)
+        return cls(check_dataset_name(obj["dataset"]), parsed, cadence)
 
 
 @dataclass(frozen=True)

@@ -36,3 +36,13 @@ def revoke_source(address: str, ledger: LedgerDep) -> dict[str, Any]:
     if not (address.startswith("0x") and len(address) == 42):
         raise InputError("address must be 0x and 40 hex digits", code="input.bad-address")
     return views.source_json(ledger.revoke_source(address))
+
+
+@router.get("/{address}/record")
+def track_record(address: str, ledger: LedgerDep) -> dict[str, Any]:
+    """The source's track record: snapshots published and anchored, anchor delay, versions late
+    against their dataset's declared cadence, retractions, disputes, rule failures and key
+    rotations — each from the chain's events and the published snapshots (docs/track-record.md)."""
+    if not (address.startswith("0x") and len(address) == 42):
+        raise InputError("address must be 0x and 40 hex digits", code="input.bad-address")
+    return ledger.track_record.record(address)

@@ -47,8 +47,9 @@ from provenance.server.store.models import (
 )
 from provenance.server.store.outbox import OutboxRepository
 from provenance.server.store.snapshots import SnapshotInfo, SnapshotRepository
-from provenance.server.store.sources import SourceRepository
+from provenance.server.store.sources import SourceRepository, SourceUpdate
 from provenance.server.store.verifications import VerificationRepository
+from provenance.server.track_record import TrackRecord
 from provenance.server.trail import AUDIT_DATASET, AUDIT_SCHEMA, VerificationTrail
 
 ANCHOR_MODES = ("checkpoint", "direct")
@@ -61,15 +62,6 @@ class ChainLink:
     client: RegistryClient
     verifier: AnchorReader
     deployment: Deployment
-
-
-@dataclass(frozen=True)
-class SourceUpdate:
-    """A source whose status here has not reached the chain yet."""
-
-    pk: int
-    address: str
-    status: str
 
 
 @dataclass(frozen=True)
@@ -113,6 +105,7 @@ class Ledger:
         )
         self.retractions = Retractions(db, domain, self.snapshots, self.outbox, self.intake.source_key)
         self.policies = Policies(self)
+        self.track_record = TrackRecord(self)
         self._schemas: dict[str, Schema] = {}
 
     # --- datasets --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from eth_utils.address import to_checksum_address
@@ -11,6 +12,15 @@ from sqlalchemy.orm import Session
 from provenance.errors import ConflictError, NotFoundError
 from provenance.server.store.database import Database
 from provenance.server.store.models import SourceRow
+
+
+@dataclass(frozen=True)
+class SourceUpdate:
+    """A source whose status here has not reached the chain yet."""
+
+    pk: int
+    address: str
+    status: str
 
 
 class SourceRepository:
