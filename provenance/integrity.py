@@ -28,7 +28,7 @@ from provenance.records.chunks import ChunkResult
 from provenance.records.schema import Schema
 from provenance.upstream import KeyedLeaves
 
-CHECKS = ("data", "quality", *SNAPSHOT_CHECKS, "pinned-signer", "pinned-registry")
+CHECKS = ("data", "quality", *SNAPSHOT_CHECKS, "pinned-signer", "pinned-registry", "policy")
 MAX_CHANGES = 1000  # listed by key; the counts are always complete
 
 

@@ -245,13 +245,13 @@ def trusted_policy(policy_bundle: ProofBundle, verdict: Verdict, datum: Sections
     return Policy.from_json(policy_bundle.record.entry.get("record"))
 
 
-def facts_of(datum: Sections, verdict: Verdict, depth: int | None, anchored_at: int | None) -> Facts:
-    """What a verification established, as a policy reads it (``depth`` and ``anchored_at``
-    from the chain, None offline)."""
+def facts_of(datum: Sections, valid: bool, depth: int | None, anchored_at: int | None) -> Facts:
+    """What a verification established (``valid``: every check passed), as a policy reads it
+    (``depth`` and ``anchored_at`` from the chain, None offline)."""
     m = datum.manifest.manifest
     return Facts(
         dataset=m.dataset,
-        valid=verdict.status == "valid",
+        valid=valid,
         signer=datum.manifest.signer,
         anchor_mode=datum.anchor.mode if datum.anchor is not None else None,
         confirmations=depth,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import check_admin
 from api.deps import LedgerDep, Version
 
-router = APIRouter(prefix="/v1/datasets", tags=["retractions"])
+router = APIRouter(prefix="/v1", tags=["retractions"])
 
 
 class RetractionIn(BaseModel):
@@ -27,7 +27,7 @@ class RetractionIn(BaseModel):
     signedRetraction: dict[str, Any] | None = None  # noqa: N815 - JSON field name
 
 
-@router.post("/{name:path}/versions/{version}/retraction", status_code=201)
+@router.post("/datasets/{name:path}/versions/{version}/retraction", status_code=201)
 async def retract(
     name: str,
     version: Version,
@@ -43,6 +43,20 @@ async def retract(
     )
 
 
-@router.get("/{name:path}/versions/{version}/retraction")
+@router.get("/datasets/{name:path}/versions/{version}/retraction")
 def retraction(name: str, version: Version, ledger: LedgerDep) -> dict[str, Any]:
     return ledger.retractions.retraction(name, version)
+
+
+@router.get("/retractions")
+def retractions(ledger: LedgerDep) -> list[dict[str, Any]]:
+    """Every retraction, newest first: the snapshot, the reason, its signer and whether the
+    registry has recorded it yet (``queued``, ``sent``, ``mined``, ``confirmed``)."""
+    return ledger.retractions.listing()
+
+
+@router.get("/datasets/{name:path}/versions/{version}/disputes")
+def disputes(name: str, version: Version, ledger: LedgerDep) -> list[dict[str, Any]]:
+    """The disputes raised on-chain against this version (``SnapshotDisputed`` events: anyone
+    may raise one with their own key), read from the chain."""
+    return ledger.track_record.disputes(name, version)

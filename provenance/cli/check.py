@@ -18,10 +18,11 @@ from provenance import integrity, integrity_report
 from provenance.cli.api_client import get_json, get_lines
 from provenance.cli.common import EXIT_FAILED, EXIT_OK, errors_to_exit, out, settings
 from provenance.cli.snapshot import read_salt_secret
-from provenance.cli.verify import read_bundle
+from provenance.cli.verify import load_policy, read_bundle
 from provenance.errors import InputError, ProvenanceError, VerificationError
 from provenance.ingest import IngestPool, Upstream
 from provenance.integrity import FileTree, Pins, Report
+from provenance.policy import evaluate, facts_of
 from provenance.proofs import snapshot
 from provenance.proofs.snapshot import SnapshotProof
 from provenance.proofs.verdict import Check, Status
@@ -59,30 +60,31 @@ def check(
     log_key: Annotated[list[str] | None, typer.Option(help="Pinned C2SP verifier key of the log")] = None,
     confirmations: Annotated[int | None, typer.Option(help="Blocks required on top of the anchor")] = None,
     token: Annotated[str | None, typer.Option(help="API token (a salted dataset's records)")] = None,
+    policy_source: Annotated[
+        str | None, typer.Option("--policy", help="The dataset's verification policy (bundle file or URL)")
+    ] = None,
+    level: Annotated[str | None, typer.Option(help="Policy level required (default: its first)")] = None,
 ) -> None:
     """Recompute FILE's snapshot root locally under its signed schema and check it against the
     snapshot proof and the chain: signature, pinned signer, log inclusion, checkpoint, anchor."""
     with errors_to_exit():
-        if fmt not in FORMATS:
-            raise InputError(f"--format must be one of {', '.join(FORMATS)}", code="input.bad-arguments")
-        if (proof_file is None) == (api is None):
-            raise InputError("give --snapshot-proof FILE or --api URL", code="input.bad-arguments")
         cfg = settings()
-        url = rpc_url or cfg.rpc_url
-        if not url:
-            raise InputError("--rpc-url (or PROVENANCE_RPC_URL) is required", code="input.bad-arguments")
+        url = _arguments(fmt, proof_file, api, rpc_url or cfg.rpc_url)
         source = _Source(api, token)
         proof = _load_proof(source, proof_file, dataset, version, latest)
         schema = proof.manifest.manifest.schema
         salt = _salt(schema, salt_secret)
         upstream = _upstream(source, proof, schema)
-        pins = Pins(signer=signer, registry=registry)
         policy = Policy(log_keys=tuple(log_key or ()))
         confirm = confirmations or cfg.confirmations
         data, tree, checks = _hash_and_verify(
-            path, proof, file_format, salt, upstream, url, confirm, pins, policy
+            path, proof, file_format, salt, upstream, url, confirm, Pins(signer, registry), policy
         )
         report = Report(proof.dataset, proof.version, str(path), (data, *checks))
+        graded = _policy_check(
+            report, proof, policy_source, level, policy, url, confirm, cfg.max_bundle_bytes
+        )
+        report = Report(report.dataset, report.version, report.file, (*report.checks, graded))
         if report.status == "mismatch" and tree is not None:
             report = _with_diff(report, tree, proof, source, previous, file_format, salt, upstream)
         _emit(report, fmt, output)
@@ -127,6 +129,47 @@ def _hash_and_verify(
             return data, tree, (quality, *checks.result())
     finally:
         pool.close()
+
+
+def _arguments(fmt: str, proof_file: Path | None, api: str | None, url: str | None) -> str:
+    """The chain's RPC URL, once the arguments are known to make sense together."""
+    if fmt not in FORMATS:
+        raise InputError(f"--format must be one of {', '.join(FORMATS)}", code="input.bad-arguments")
+    if (proof_file is None) == (api is None):
+        raise InputError("give --snapshot-proof FILE or --api URL", code="input.bad-arguments")
+    if not url:
+        raise InputError("--rpc-url (or PROVENANCE_RPC_URL) is required", code="input.bad-arguments")
+    return url
+
+
+def _policy_check(
+    report: Report,
+    proof: SnapshotProof,
+    source: str | None,
+    level: str | None,
+    policy: Policy,
+    url: str,
+    confirmations: int,
+    limit: int,
+) -> Check:
+    """The ``policy`` check: the level asked for (by default the policy's first) met by the
+    checked data, the policy's own bundle verified first (provenance/policy.py)."""
+    if source is None:
+        return Check("policy", Status.NOT_APPLICABLE, "", "no --policy given")
+    from provenance.chain.verifier import verifier_for
+
+    chain = verifier_for(url, confirmations)
+    published = load_policy(source, proof, policy, chain, limit)
+    depth, anchored_at = chain.anchor_time(proof)
+    result = evaluate(published, facts_of(proof, report.status == "match", depth, anchored_at))
+    levels = "; ".join(
+        f"{n}: " + ("met" if not u else "not met (" + ", ".join(u) + ")") for n, u in result.levels
+    )
+    if result.meets(level):
+        return Check("policy", Status.VALID, "", f"met {result.met} — {levels}")
+    return Check(
+        "policy", Status.INVALID, "policy.level-unmet", f"{level or result.levels[0][0]} not met — {levels}"
+    )
 
 
 class _Source:

@@ -15,8 +15,10 @@ from provenance import strict_json
 from provenance.cli.api_client import get_json
 from provenance.cli.common import EXIT_FAILED, EXIT_OK, errors_to_exit, out, settings
 from provenance.errors import FormatError
+from provenance.policy import Policy as PublishedPolicy
 from provenance.policy import PolicyResult, evaluate, facts_of, trusted_policy
 from provenance.proofs import bundle, collection
+from provenance.proofs.bundle import Sections
 from provenance.proofs.collection import MAX_COLLECTION_BYTES
 from provenance.proofs.collection_stream import is_jsonl_header, verify_file
 from provenance.proofs.collection_verify import CollectionVerdict, verify_collection
@@ -146,6 +148,16 @@ def grade(
     doc: bundle.ProofBundle, verdict: Verdict, source: str, policy: Policy, chain: Any, limit: int
 ) -> PolicyResult:
     """Verify the policy's own bundle, then grade the datum by it (chain facts read when online)."""
+    published = load_policy(source, doc, policy, chain, limit)
+    depth, anchored_at = (
+        chain.anchor_time(doc) if chain is not None and doc.anchor is not None else (None, None)
+    )
+    return evaluate(published, facts_of(doc, verdict.status == "valid", depth, anchored_at))
+
+
+def load_policy(source: str, datum: Sections, policy: Policy, chain: Any, limit: int) -> PublishedPolicy:
+    """The policy published for the datum's dataset: its bundle (a file, or the API's policy
+    URL) verified like any bundle, and signed by the datum's signer."""
     raw = (
         get_json(source)
         if source.startswith(("http://", "https://"))
@@ -155,11 +167,7 @@ def grade(
     policy_verdict = verify_bundle(
         policy_doc, policy=policy, chain=chain if policy_doc.anchor is not None else None
     )
-    published = trusted_policy(policy_doc, policy_verdict, doc)
-    depth, anchored_at = (
-        chain.anchor_time(doc) if chain is not None and doc.anchor is not None else (None, None)
-    )
-    return evaluate(published, facts_of(doc, verdict, depth, anchored_at))
+    return trusted_policy(policy_doc, policy_verdict, datum)
 
 
 def is_jsonl_collection(path: Path) -> bool:

@@ -115,6 +115,16 @@ class Retractions:
             anchor = s.scalar(select(AnchorRow).where(AnchorRow.retraction_pk == row.id))
             return self._json(row, anchor)
 
+    def listing(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The newest retractions first, each with its relay state (the console's browse view)."""
+        with self.db.session() as s:
+            rows = s.scalars(select(RetractionRow).order_by(RetractionRow.id.desc()).limit(limit)).all()
+            anchors = {
+                a.retraction_pk: a
+                for a in s.scalars(select(AnchorRow).where(AnchorRow.retraction_pk.in_([r.id for r in rows])))
+            }
+            return [self._json(r, anchors.get(r.id)) for r in rows]
+
     @staticmethod
     def _json(row: RetractionRow, anchor: AnchorRow | None) -> dict[str, Any]:
         signed = json.loads(row.signed_retraction)

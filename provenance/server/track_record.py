@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils.address import to_checksum_address
 
+from provenance.datasets import dataset_id
 from provenance.errors import InputError, NotFoundError, ServiceUnavailable
 from provenance.manifest import Manifest
 from provenance.policy import POLICY_PREFIX
@@ -75,6 +76,27 @@ class TrackRecord:
             "keyRotations": events.rotations(source),
             "howToRecompute": "docs/track-record.md",
         }
+
+    def disputes(self, name: str, version: int) -> list[dict[str, Any]]:
+        """The ``SnapshotDisputed`` events on ``name`` v``version`` (its root), oldest first."""
+        info = self.ledger.snapshot(name, version)
+        if self.ledger.chain is None:
+            raise ServiceUnavailable(
+                "disputes are read from the chain, and none is configured", code="chain.unavailable"
+            )
+        events = _Events(self.ledger.chain.client, self.ledger.chain.deployment.deploy_block)
+        return [
+            {
+                "by": e["args"]["by"],
+                "reasonHash": "0x" + bytes(e["args"]["reasonHash"]).hex(),
+                "evidenceUri": e["args"]["evidenceUri"],
+                "txHash": "0x" + bytes(e["transactionHash"]).hex(),
+                "blockNumber": e["blockNumber"],
+            }
+            for e in events.of("SnapshotDisputed")
+            if (bytes(e["args"]["datasetId"]), e["args"]["version"], bytes(e["args"]["root"]))
+            == (dataset_id(name), version, info.root)
+        ]
 
     def _published(self, source: str) -> Iterator[Published]:
         for ds in self.ledger.datasets():

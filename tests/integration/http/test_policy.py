@@ -93,3 +93,36 @@ def test_a_policy_of_another_dataset_is_refused(server: Server, tmp_path: Any) -
     other.write_text(json.dumps(server.get(f"/v1/datasets/{OTHER}/policy").json()["bundle"]))
     code, out = verify(server, tmp_path, "--policy", str(other))
     assert code == 1 and "policy.wrong-dataset" in out["stderr"], out
+
+
+def test_the_gate_applies_the_policy(server: Server, tmp_path: Any) -> None:
+    url = server.url + f"/v1/datasets/{NAME}/policy"
+    server.wait_for(f"/v1/datasets/{NAME}/policy", lambda b: b["anchor"]["state"] in ("mined", "confirmed"))
+    data = tmp_path / "prices.csv"
+    data.write_text("k,v\na,1\nb,2\n")
+    rpc = f"http://127.0.0.1:{server.env['PROVENANCE_ANVIL_PORT']}"
+    base = [
+        str(EXE),
+        "check",
+        str(data),
+        "--dataset",
+        NAME,
+        "--api",
+        server.url,
+        "--rpc-url",
+        rpc,
+        "--format",
+        "json",
+    ]
+    done = subprocess.run([*base, "--policy", url], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    graded = next(c for c in json.loads(done.stdout)["checks"] if c["check"] == "policy")
+    assert graded["status"] == "valid" and graded["detail"].startswith("met anchored"), graded
+    done = subprocess.run(
+        [*base, "--policy", url, "--level", "final"], capture_output=True, text=True, timeout=120
+    )
+    report = json.loads(done.stdout)
+    graded = next(c for c in report["checks"] if c["check"] == "policy")
+    assert (done.returncode, report["status"], graded["reason"]) == (1, "failed", "policy.level-unmet"), (
+        graded
+    )

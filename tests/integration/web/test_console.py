@@ -275,3 +275,22 @@ def test_a_retracted_checkpoint_mode_version_shows_retracted(console: Console, s
     assert shown["status"] == "retracted", shown
     assert shown["checks"]["anchor"] == ("invalid", "anchor.retracted"), shown
     assert python_verdict(server, served(server, name))["status"] == "retracted"
+    page = console.page  # the browse view of retractions, and the source's track record
+    page.click("nav a[data-tab=retractions]")
+    page.wait_for_selector("#retractions table")
+    rows = page.eval_on_selector_all(
+        "#retractions tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    assert [name, "1", "stale feed"] == rows[1][:3] and rows[1][4] in ("mined", "confirmed"), rows
+    page.click("nav a[data-tab=sources]")
+    page.wait_for_selector("#sources table a")
+    page.click("#sources table a")
+    page.wait_for_selector("#record table")
+    figures = dict(
+        page.eval_on_selector_all(
+            "#record tr", "rows => rows.slice(1).map(r => [...r.cells].map(c => c.textContent))"
+        )
+    )
+    signer = page.text_content("#sources table a")
+    assert figures["retractions"] == str(server.get(f"/v1/sources/{signer}/record").json()["retractions"])
+    assert int(figures["retractions"]) >= 1 and int(figures["snapshots published"]) >= 2

@@ -267,6 +267,26 @@ async function showVersions(name) {
   );
 }
 
+// A source's track record: each figure from the chain's events and the published snapshots
+// (docs/track-record.md says how to recompute it).
+async function showRecord(address) {
+  const r = await api(`/v1/sources/${address}/record`);
+  const delay = r.anchorDelay.median == null ? "" : `${r.anchorDelay.median} s (max ${r.anchorDelay.max} s)`;
+  const rows = [
+    ["status", status(r.status)],
+    ["snapshots published", String(r.published)],
+    ["anchored", String(r.anchored)],
+    ["median anchor delay", delay],
+    ["late against the declared cadence", `${r.late.late} of ${r.late.checked}`],
+    ["retractions", String(r.retractions)],
+    ["disputes", String(r.disputes)],
+    ["snapshots with failed quality rules", String(r.ruleFailures)],
+    ["key rotations", String(r.keyRotations)],
+  ];
+  $("record").replaceChildren(el("h3", {}, `track record of ${r.source}`), table(["figure", "value"], rows),
+    el("p", {}, "Every figure can be recomputed from the registry's events and the published snapshots: docs/track-record.md."));
+}
+
 async function showTab(tab) {
   document.querySelectorAll(".tab").forEach((s) => (s.hidden = s.id !== `tab-${tab}`));
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("on", a.dataset.tab === tab));
@@ -288,7 +308,15 @@ async function showTab(tab) {
     } else if (tab === "sources") {
       const list = await api("/v1/sources");
       $("sources").replaceChildren(table(["address", "name", "status", "on chain"],
-        list.map((s) => [s.address, s.name, status(s.status), s.onChain ?? ""])));
+        list.map((s) => {
+          const a = el("a", { href: "#sources" }, s.address);
+          a.addEventListener("click", () => showRecord(s.address));
+          return [a, s.name, status(s.status), s.onChain ?? ""];
+        })));
+    } else if (tab === "retractions") {
+      const list = await api("/v1/retractions");
+      $("retractions").replaceChildren(table(["dataset", "version", "reason", "signed by", "on chain", "tx"],
+        list.map((r) => [r.dataset, String(r.version), r.reason, r.signer, status(r.state), r.txHash || ""])));
     } else if (tab === "trail") {
       const list = await api("/v1/verifications?limit=200");
       $("trail").replaceChildren(table(["time", "dataset", "version", "verdict", "by", "failed checks"],
