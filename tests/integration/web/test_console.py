@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from provenance.chain.backends import rpc_web3
 from provenance.chain.verifier import ChainVerifier
 from provenance.proofs import bundle
 from provenance.proofs.verify import Policy, verify_bundle
-from tests.integration.http.conftest import ADMIN, Server, base_env
+from tests.integration.http.conftest import ADMIN, EXE, Server, base_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.http, pytest.mark.chain]
 
@@ -294,3 +295,62 @@ def test_a_retracted_checkpoint_mode_version_shows_retracted(console: Console, s
     signer = page.text_content("#sources table a")
     assert figures["retractions"] == str(server.get(f"/v1/sources/{signer}/record").json()["retractions"])
     assert int(figures["retractions"]) >= 1 and int(figures["snapshots published"]) >= 2
+
+
+def test_the_console_grades_a_datum_by_its_published_policy(
+    console: Console, server: Server, tmp_path: Any
+) -> None:
+    """#12 item 4: the console verifies the dataset's policy bundle itself, reads the anchor's
+    depth and time from the chain, and reports the levels met — as `provenance verify --policy`."""
+    name = "web/graded"
+    spec = {
+        "name": name,
+        "key": ["symbol", "date"],
+        "columns": {"close": "number"},
+        "signingKey": "dev-source",
+    }
+    assert server.post("/v1/datasets", json=spec, headers=ADMIN).status_code == 201
+    assert (
+        server.post(
+            f"/v1/datasets/{name}/versions?format=csv", content=PRICES.encode(), headers=ADMIN
+        ).status_code
+        == 201
+    )
+    server.wait_for(f"/v1/datasets/{name}/versions/1/snapshot-proof", lambda b: b["anchor"] is not None)
+    signer = served(server, name)["manifest"]["signer"]
+    levels = [
+        {"name": "published", "signers": [signer]},
+        {"name": "anchored", "anchorMode": "checkpoint", "minConfirmations": 1, "maxAnchorDelay": 3600},
+        {"name": "final", "minConfirmations": 1000, "qualityPass": True},
+    ]
+    policy = {"format": "provenance-policy/v1", "dataset": name, "levels": levels}
+    assert server.put(f"/v1/datasets/{name}/policy", headers=ADMIN, json=policy).status_code == 201
+    server.wait_for(f"/v1/datasets/{name}/policy", lambda b: b["anchor"]["state"] in ("mined", "confirmed"))
+    shown = console.open(f"?dataset={name}&version=1&key=BTC,2026-11-27")
+    assert shown["status"] == "valid", shown
+    page = console.page
+    assert page.get_attribute("#policy", "data-met") == "anchored"
+    rows = page.eval_on_selector_all(
+        "#policy tr", "rows => rows.slice(1).map(r => [...r.cells].map(c => c.textContent))"
+    )
+    datum = tmp_path / "datum.json"
+    datum.write_text(json.dumps(served(server, name)))
+    done = subprocess.run(
+        [
+            str(EXE),
+            "verify",
+            str(datum),
+            "--json",
+            "--rpc-url",
+            rpc(server),
+            "--policy",
+            f"{server.url}/v1/datasets/{name}/policy",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    graded = json.loads(done.stdout)["policy"]
+    assert [(lv["name"], lv["met"], "; ".join(lv["unmet"])) for lv in graded["levels"]] == [
+        (r[0], r[1] == "valid", r[2]) for r in rows
+    ]

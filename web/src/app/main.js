@@ -87,8 +87,27 @@ async function runVerify(text) {
     renderCollection(out, result.verdict, result.doc);
   } else {
     renderBundle(out, result.verdict, "");
+    await showPolicy(out, result).catch((e) => out.append(el("p", { class: "invalid" }, `policy: ${e.message || e}`)));
   }
   record(text, result).catch(() => {});
+}
+
+// The dataset's published verification policy, verified here like any bundle, then applied to
+// the datum: which of its levels the datum meets (provenance verify --policy gives the same).
+async function showPolicy(out, result) {
+  const dataset = result.subject?.dataset;
+  if (!dataset || result.doc?.format !== "provenance-proof/v1") return;
+  let published;
+  try {
+    published = await api(`/v1/datasets/${dataset}/policy`);
+  } catch {
+    return; // none published
+  }
+  const graded = await verifier.gradeByPolicy(result.doc, result.status === "valid", published.bundle, options());
+  const box = el("div", { id: "policy", "data-met": graded.met || "" });
+  box.append(el("h3", {}, `policy of ${dataset} (version ${published.version}): ${graded.met ? `met ${graded.met}` : "no level met"}`));
+  box.append(table(["level", "met", "why not"], graded.levels.map((lv) => [lv.name, status(lv.met ? "valid" : "invalid"), lv.unmet.join("; ")])));
+  out.append(box);
 }
 
 function renderBundle(out, verdict, title) {

@@ -5,6 +5,7 @@ import { verifyDocument, rpcChain, jsonRpc } from "../verify/index.js";
 import { parseVerifierKey, verifyNote } from "../verify/checkpoint.js";
 import { verifyConsistency } from "../verify/merkle.js";
 import { fromHex, hexStr } from "../verify/bytes.js";
+import { evaluatePolicy, factsOf, trustedPolicy } from "../verify/policy.js";
 
 function unusable(e) {
   return { status: "unusable", code: e?.code || "bundle.malformed", message: String(e?.message || e) };
@@ -105,4 +106,27 @@ export async function checkAppendOnly(seen, latest, consistency) {
     };
   }
   return { ok: true, state: "extended", keep: now, message: `log grew from ${seen.size} to ${now.size}; consistency proof verified here` };
+}
+
+/**
+ * Grade a verified bundle by its dataset's policy: the policy's own bundle verified here first
+ * (it must be a record of ledger/policy/<dataset> signed by the datum's signer), then the
+ * anchor's depth and time read from the chain's JSON-RPC (offline: unknown).
+ */
+export async function gradeByPolicy(datum, valid, policyBundle, opts) {
+  const checked = await verifyText(JSON.stringify(policyBundle), opts);
+  const policy = trustedPolicy(policyBundle, checked.status, datum);
+  let depth = null;
+  let at = null;
+  if (!opts.offline && datum.anchor) {
+    const rpc = jsonRpc(opts.rpcUrl);
+    const number = Number(datum.anchor.blockNumber);
+    const head = Number(BigInt(await rpc("eth_blockNumber", [])));
+    const block = await rpc("eth_getBlockByNumber", [`0x${number.toString(16)}`, false]);
+    if (block && String(block.hash).toLowerCase() === String(datum.anchor.blockHash).toLowerCase()) {
+      depth = head - number + 1;
+      at = Number(BigInt(block.timestamp));
+    }
+  }
+  return evaluatePolicy(policy, factsOf(datum, valid, depth, at));
 }
