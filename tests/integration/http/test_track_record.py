@@ -55,7 +55,7 @@ def test_the_track_record_follows_the_sources_history(shared_anvil_server: Serve
             f"/v1/datasets/{NAME}/versions?format=csv", headers=ADMIN, content=f"k,v\na,{v}\n".encode()
         )
         assert up.status_code == 201, up.text
-        time.sleep(1.2 if v == 1 else 0)  # v2 comes more than the declared cadence after v1
+        time.sleep(2.1 if v == 1 else 0)  # v2 comes more than the declared cadence after v1
     bundles = [proof_when_anchored(server, NAME, v, "a")["bundle"] for v in (1, 2)]
     r = server.post(
         f"/v1/datasets/{NAME}/versions/1/retraction", headers=ADMIN, json={"reason": "stale feed"}
@@ -84,7 +84,7 @@ def dispute(server: Server, bundle: dict[str, Any]) -> None:
     """A stranger's dispute, sent with their own key straight to the registry."""
     w3 = rpc_web3(f"http://127.0.0.1:{server.env['PROVENANCE_ANVIL_PORT']}")
     stranger = Account.create()
-    Transactor(w3).transfer(Account.from_key(ANVIL_DEV_KEYS[3]), stranger.address, 10**18)
+    Transactor(w3).transfer(Account.from_key(ANVIL_DEV_KEYS[2]), stranger.address, 10**18)
     m = bundle["manifest"]["manifest"]
     client = RegistryClient(w3, server.get("/v1/deployment").json()["address"])
     root = bytes.fromhex(m["root"][2:])
