@@ -34,9 +34,11 @@ RULES = [
     {"column": "venue", "pattern": "venue-[0-9]{1,3}", "level": "warn"},
     {"column": "volume", "unique": True, "level": "warn"},
 ]
+# The same with the whole-file rule swapped for a sixth per-record one (--per-record).
+PER_RECORD = [*RULES[:5], {"column": "price_usd", "maximum": 1000, "level": "error"}]
 
 
-def one_run(records: int, workdir: Path, ruled: bool) -> dict[str, object]:
+def one_run(records: int, workdir: Path, ruled: bool, rules: list[dict[str, object]]) -> dict[str, object]:
     from bench_core import bench_ingest
 
     from provenance.records.schema import Schema
@@ -44,7 +46,7 @@ def one_run(records: int, workdir: Path, ruled: bool) -> dict[str, object]:
     shutil.rmtree(workdir / "snapshot", ignore_errors=True)  # the previous run's output
     schema = Schema(("symbol",))
     if ruled:
-        schema = Schema.from_json({**schema.to_json(), "format": "provenance-schema/v2", "rules": RULES})
+        schema = Schema.from_json({**schema.to_json(), "format": "provenance-schema/v2", "rules": rules})
     return bench_ingest(records, workdir, schema)
 
 
@@ -54,11 +56,13 @@ def main() -> int:
     )
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--per-record", action="store_true", help="six per-record rules (no unique)")
     parser.add_argument("--one", choices=["plain", "rules"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_run(args.records, args.workdir, args.one == "rules")))
+        rules = PER_RECORD if args.per_record else RULES
+        print(json.dumps(one_run(args.records, args.workdir, args.one == "rules", rules)))
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="bench-quality-"))
     times: dict[str, list[float]] = {"plain": [], "rules": []}
@@ -69,6 +73,7 @@ def main() -> int:
                 [
                     sys.executable,
                     __file__,
+                    *(["--per-record"] if args.per_record else []),
                     "--one",
                     kind,
                     "--records",
