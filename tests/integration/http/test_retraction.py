@@ -6,6 +6,7 @@ over HTTP (the console and `check` read the same registry views; tests/web and t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -186,3 +187,16 @@ def test_anyone_may_dispute_and_verifiers_warn(server: Server, tmp_path: Path) -
     assert [(w["check"], w["status"], w["reason"]) for w in verdict["warnings"]] == [
         ("disputes", "warning", "anchor.disputed")
     ]
+    listed = server.get("/v1/datasets/tm/retract/logged/versions/2/disputes").json()  # read from the chain
+    assert [(d["by"], d["evidenceUri"]) for d in listed] == [
+        (stranger.address, "https://example.org/evidence/42")
+    ]
+    assert (
+        listed[0]["reasonHash"] == "0x" + hashlib.sha256(b"the close is not the exchange's close").hexdigest()
+    )
+    assert server.get("/v1/datasets/tm/retract/logged/versions/1/disputes").json() == []
+    retractions = server.get("/v1/retractions").json()
+    assert {(r["dataset"], r["version"]) for r in retractions} >= {
+        ("tm/retract/logged", 1),
+        ("tm/retract/direct", 1),
+    }
