@@ -5,7 +5,11 @@ anonymous and with the admin token: no server error, no response the document do
 `positive_data_acceptance` is left out on purpose: it expects every request the schema allows to
 succeed, and the API refuses some that no JSON Schema can describe (the zero address as a source,
 an empty upload, a key with the wrong number of values, a range whose start is after its end) —
-each with a 422 problem and its code, which the other checks do hold to the document."""
+each with a 422 problem and its code, which the other checks do hold to the document.
+
+`use_after_free` is left out too: ``DELETE /v1/sources/{address}`` revokes a source, and the
+source's track record (``GET /v1/sources/{address}/record``) stays readable afterwards on purpose
+— an auditor needs a revoked source's history most. It is the only DELETE of the API."""
 
 from __future__ import annotations
 
@@ -32,7 +36,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def schemathesis(server: Server, *headers: str) -> subprocess.CompletedProcess[str]:
     args = [str(ST), "run", f"{server.url}/openapi.json", "--checks", "all"]
-    args += ["--exclude-checks", "positive_data_acceptance", "--max-examples", "25", "--workers", "1"]
+    args += ["--exclude-checks", "positive_data_acceptance,use_after_free"]
+    args += ["--max-examples", "25", "--workers", "1"]
     args += ["--seed", "20261204", "--no-color", "--request-timeout", "30"]
     # a generator's own limit (patterns it can rarely satisfy), not something the API does
     args += ["--suppress-health-check", "filter_too_much"]
