@@ -23,6 +23,7 @@ from provenance.config import DEV_KEY_PASSWORD, Settings
 from provenance.errors import ConfigError, NotFoundError, ProvenanceError
 from provenance.keys import load_log_key
 from provenance.manifest import Domain, SignedManifest, recover_signer
+from provenance.quality.report import report_digest
 from provenance.server.store.database import Database, sqlite_url
 from provenance.server.store.models import (
     AnchorRow,
@@ -32,6 +33,7 @@ from provenance.server.store.models import (
     LogEntryRow,
     SnapshotRow,
 )
+from provenance.server.store.quality import QualityRepository
 from provenance.server.store.snapshots import SnapshotRepository
 
 
@@ -167,11 +169,36 @@ def _check_snapshot(
         diff(Difference(where, "fsck.tree-mismatch", "the stored tree nodes do not give the records' root"))
     for problem in _manifest_problems(row, name, domain):
         diff(Difference(where, "fsck.manifest-mismatch", problem))
+    if (problem := _quality_problem(snapshots.db, row)) is not None:
+        diff(Difference(where, "fsck.quality-mismatch", problem))
     digests, _ = log_tree
     index = row.log_index
     if index is None or index >= len(digests) or digests[index] != row.digest:
         detail = f"log entry {index} is not this snapshot's manifest digest"
         diff(Difference(where, "fsck.log-mismatch", detail))
+
+
+def _quality_problem(db: Database, row: SnapshotRow) -> str | None:
+    """The stored quality report against the digest its signed manifest carries (v2)."""
+    try:
+        quality = json.loads(row.signed_manifest or "null")["manifest"].get("quality")
+    except (ValueError, TypeError, KeyError):
+        return None  # an unreadable manifest is reported as such
+    with db.session() as s:
+        stored = QualityRepository().get(s, row.id)
+    if quality is None:
+        return None if stored is None else "a quality report is stored for a manifest without rules"
+    if stored is None:
+        return "the manifest commits to a quality report that is not stored"
+    try:
+        digest = report_digest(json.loads(stored))
+    except (ProvenanceError, ValueError) as e:
+        return f"the stored quality report does not read: {e}"
+    if "0x" + digest.hex() != quality.get("report"):
+        return (
+            f"the stored quality report hashes to {digest.hex()}, the manifest signs {quality.get('report')}"
+        )
+    return None
 
 
 def _manifest_problems(row: SnapshotRow, name: str, domain: Domain | None) -> list[str]:

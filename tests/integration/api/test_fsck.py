@@ -20,8 +20,8 @@ from tests.integration.api.conftest import ADMIN
 EXE = Path(sys.executable).parent / "provenance"
 
 
-def upload(client: TestClient, name: str, rows: int) -> None:
-    spec = {"name": name, "key": ["id"], "signingKey": "dev-source"}
+def upload(client: TestClient, name: str, rows: int, rules: list[dict[str, object]] | None = None) -> None:
+    spec = {"name": name, "key": ["id"], "signingKey": "dev-source", **({"rules": rules} if rules else {})}
     assert client.post("/v1/datasets", json=spec, headers=ADMIN).status_code == 201
     csv = "id,v\n" + "".join(f"k{i},{i}\n" for i in range(rows))
     url = f"/v1/datasets/{name}/versions?format=csv"
@@ -41,6 +41,7 @@ def cli_fsck(service: Service) -> tuple[int, dict[str, object]]:
 def test_fsck_finds_every_difference(client: TestClient, service: Service) -> None:
     upload(client, "t/fsck/a", 100)
     upload(client, "t/fsck/b", 10)
+    upload(client, "t/fsck/q", 10, [{"column": "v", "minimum": 5, "level": "warn"}])
     for _ in range(3):
         service.worker.step()  # checkpoint and anchor them
     report = fsck(service.ledger.db, service.ledger.log_key(), service.client)
@@ -57,8 +58,16 @@ def test_fsck_finds_every_difference(client: TestClient, service: Service) -> No
                 ),
                 {"n": name},
             ).scalar_one()
-            for name in ("t/fsck/a", "t/fsck/b", SAMPLE_DATASET)
+            for name in ("t/fsck/a", "t/fsck/b", "t/fsck/q", SAMPLE_DATASET)
         }
+        # a quality report edited to claim fewer failures than the source signed
+        report_text = c.execute(
+            text("SELECT report FROM quality_reports WHERE snapshot_pk = :p"), {"p": pk["t/fsck/q"]}
+        ).scalar_one()
+        c.execute(
+            text("UPDATE quality_reports SET report = :r WHERE snapshot_pk = :p"),
+            {"r": report_text.replace('"failures": 5', '"failures": 0'), "p": pk["t/fsck/q"]},
+        )
         # a record changed behind the service's back
         entries = c.execute(
             text("SELECT entries FROM record_blocks WHERE snapshot_pk = :p AND block = 0"),
@@ -112,6 +121,9 @@ def test_fsck_finds_every_difference(client: TestClient, service: Service) -> No
     # the altered log no longer gives the signed roots of the checkpoints that cover it
     assert any(code == "fsck.checkpoint-mismatch" for code, _ in found), found
     assert ("fsck.records-mismatch", "t/fsck/b@1") not in found  # b's records are intact
+    assert ("fsck.quality-mismatch", "t/fsck/q@1") in found
+    served = client.get("/v1/datasets/t/fsck/q/versions/1/quality")
+    assert (served.status_code, served.json()["code"]) == (503, "storage.corrupt")  # never served damaged
     code, doc = cli_fsck(service)
     assert code == 1 and doc["clean"] is False
     assert {(d["code"], d["where"]) for d in doc["differences"]} >= found - {
