@@ -169,8 +169,8 @@ def _check_snapshot(
         diff(Difference(where, "fsck.tree-mismatch", "the stored tree nodes do not give the records' root"))
     for problem in _manifest_problems(row, name, domain):
         diff(Difference(where, "fsck.manifest-mismatch", problem))
-    if (problem := _quality_problem(snapshots.db, row)) is not None:
-        diff(Difference(where, "fsck.quality-mismatch", problem))
+    if (quality := _quality_problem(snapshots.db, row)) is not None:
+        diff(Difference(where, "fsck.quality-mismatch", quality))
     digests, _ = log_tree
     index = row.log_index
     if index is None or index >= len(digests) or digests[index] != row.digest:
