@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from web_corpus.chain import chain_cases  # noqa: E402
 from web_corpus.chain_scenarios import checkpoint_scenarios, direct_scenarios  # noqa: E402
+from web_corpus.policies import policy_cases  # noqa: E402
 from web_corpus.quality import quality_variants  # noqa: E402
 from web_corpus.shapes import DOC_OPS, TEXT_OPS, targeted  # noqa: E402
 from web_corpus.signed import big_numbers, exotic, signed_variants  # noqa: E402
@@ -194,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     cases = corpus(args.seed, args.per_base, args.jobs)
     chain = chain_cases(anchored())
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"seed": args.seed, "cases": cases, "chainCases": chain}))
+    policies = policy_cases(random.Random(args.seed), 400)
+    args.out.write_text(
+        json.dumps({"seed": args.seed, "cases": cases, "chainCases": chain, "policyCases": policies})
+    )
     statuses: dict[str, int] = {}
     for c in cases:
         statuses[c["expected"]["status"]] = statuses.get(c["expected"]["status"], 0) + 1

@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { verifyBundle, verifyCollection } from "../../web/src/verify/index.js";
+import { evaluatePolicy } from "../../web/src/verify/policy.js";
 import { loads } from "../../web/src/verify/json.js";
 import { PROOFS_SCHEMA, PROOF_SCHEMA, SNAPSHOT_PROOF_SCHEMA } from "../../web/src/verify/schemas.js";
 
@@ -40,6 +41,7 @@ function project(v) {
     status: v.status,
     offline: v.offline,
     checks: checks(v.checks),
+    warnings: checks(v.warnings || []),
     upstream: v.upstream.map(project),
   };
 }
@@ -99,4 +101,11 @@ test("the schemas interpreted in the browser are the package schemas", () => {
     plain(file("provenance-snapshot-proof-v1.schema.json")),
   );
   assert.deepStrictEqual(plain(PROOFS_SCHEMA), plain(file("provenance-proofs-v1.schema.json")));
+});
+
+test("the JS policy grading gives every result of the Python one", () => {
+  const cases = JSON.parse(readFileSync(process.env.WEB_CORPUS, "utf8")).policyCases;
+  assert.ok(cases.length >= 200, "the corpus holds policy cases");
+  const wrong = cases.filter((c) => JSON.stringify(evaluatePolicy(c.policy, c.facts)) !== JSON.stringify(c.expected));
+  assert.deepEqual(wrong.slice(0, MAX_SHOWN), []);
 });
