@@ -102,3 +102,60 @@ def test_the_gate_recomputes_the_report_from_file_proof_and_chain(server: Server
     first = result["checks"][0]
     assert (result["exit"], first["reason"]) == (1, "quality.rule-failed")
     assert "line 3" in first["detail"] and "trader_grade.maximum" in first["detail"]
+
+
+def test_a_source_signed_v2_manifest_is_checked_against_the_rules(server: Server, tmp_path: Path) -> None:
+    """The source runs the rules and signs the summary itself; the ledger runs them again and
+    refuses a manifest whose signed summary is not what the data gives."""
+    import dataclasses
+    import os
+
+    from provenance.keys import load_source_key
+    from provenance.manifest import Domain, Manifest, sign
+    from provenance.quality.report import QualitySummary
+
+    env = {
+        **os.environ,
+        "PROVENANCE_DATA_DIR": str(tmp_path / "cli"),
+        "PROVENANCE_KEY_PASSWORD": "cli-password-1",
+    }
+
+    def run(*args: str) -> str:
+        return subprocess.run([str(EXE), *args], env=env, capture_output=True, text=True, check=True).stdout
+
+    address = run("keys", "new", "--name", "src").split()[3]
+    assert (
+        server.post("/v1/sources", headers=ADMIN, json={"address": address, "name": "q-src"}).status_code
+        == 201
+    )
+    spec = {"name": "tm/quality/signed", "key": ["symbol", "date"], "rules": RULES}
+    assert server.post("/v1/datasets", json=spec, headers=ADMIN).status_code == 201
+    (tmp_path / "rules.json").write_text(json.dumps(RULES))
+    (tmp_path / "data.csv").write_text(GOOD)
+    deployment = server.get("/v1/deployment").json()
+    snap = tmp_path / "snap"
+    build = ["snapshot", "build", str(tmp_path / "data.csv"), "--dataset", "tm/quality/signed"]
+    run(*build, "--key", "symbol,date", "--rules", str(tmp_path / "rules.json"), "--out", str(snap))
+    source_key = tmp_path / "cli" / "keys" / "src.json"
+    chain = ["--chain-id", str(deployment["chainId"]), "--registry", deployment["address"]]
+    run("snapshot", "sign", str(snap), "--source-key", str(source_key), *chain)
+    signed = json.loads((snap / "signed-manifest.json").read_text())
+    assert signed["manifest"]["format"] == "provenance-manifest/v2"
+    # a summary that claims the data passed every rule, signed by the same source
+    manifest = Manifest.from_json(signed["manifest"])
+    assert manifest.quality is not None and manifest.quality.failed_rules == ("trader_grade.minimum",)
+    lie = dataclasses.replace(manifest, quality=QualitySummary(manifest.quality.report, ()))
+    lying = sign(
+        lie,
+        Domain(deployment["chainId"], deployment["address"]),
+        load_source_key(source_key, "cli-password-1"),
+    )
+    files = {"file": ("data.csv", GOOD.encode(), "text/csv"), "manifest": (None, json.dumps(lying.to_json()))}
+    r = server.post("/v1/datasets/tm/quality/signed/versions", files=files)
+    assert (r.status_code, r.json()["code"]) == (422, "signature.manifest-mismatch"), r.text
+    assert "quality" in r.json()["detail"]
+    files = {"file": ("data.csv", GOOD.encode(), "text/csv"), "manifest": (None, json.dumps(signed))}
+    r = server.post("/v1/datasets/tm/quality/signed/versions", files=files)  # the signature suffices
+    assert r.status_code == 201, r.text
+    report = server.get("/v1/datasets/tm/quality/signed/versions/1/quality").json()
+    assert report == json.loads((snap / "quality.json").read_text())  # the source's own report, served
