@@ -159,15 +159,17 @@ class Repeats:
 
 
 def find_repeats(indexes: list[pa.Array], values: list[pa.Array]) -> Repeats:
-    """Records whose value repeats an earlier record's, in C (Arrow): ``unique`` settles the
-    common case, no repeats (~0.1 s per million values here; a hash group-by with each value's
-    first index cost four times that); only the repeated values' records are then looked at."""
+    """Records whose value repeats an earlier record's, in C (Arrow): one ``value_counts``
+    (~0.15 s per million values here; a hash group-by with each value's first index cost three
+    times that) finds the repeated values, and only their records are then looked at."""
     none = Repeats(0, [], -1)
     column = pa.chunked_array(values, pa.string())
-    if len(column) < 2 or len(pc.unique(column)) == len(column):
+    if len(column) < 2:
         return none
     counts = pc.value_counts(column)
     repeated = counts.filter(pc.greater(counts.field("counts"), 1))
+    if len(repeated) == 0:
+        return none
     failing = pc.sum(pc.subtract(repeated.field("counts"), 1)).as_py()
     table = pa.table({"v": column, "i": pa.chunked_array(indexes, pa.int64())})
     rows = table.filter(pc.is_in(table["v"], value_set=repeated.field("values")))
