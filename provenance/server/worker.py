@@ -317,9 +317,18 @@ class AnchorWorker:
             raise ChainError(
                 f"{subject.dataset} v{subject.version} is anchored with another root", code="chain.conflict"
             )
-        return self.client.find_event(
+        event = self.client.find_event(
             "SnapshotAnchored", self.deploy_block, datasetId=subject.dataset_id, version=subject.version
         )
+        if event is None:
+            # Sending again would only revert (UnexpectedVersion), poll after poll: say what is wrong.
+            raise ChainError(
+                f"the registry holds {subject.dataset} v{subject.version} with our root, but no transaction "
+                "in the chain's history anchored it: the node lost blocks it kept the state of (restored "
+                "from a state dump?); nothing is sent, and the anchor stays queued until a node has it",
+                code="chain.history-missing",
+            )
+        return event
 
     def _retraction_event(self, row: AnchorRow) -> Any | None:
         assert row.retraction_pk is not None

@@ -131,6 +131,34 @@ def test_lost_update_is_found_on_chain_not_anchored_again(service: Service, tmp_
     assert events(service) == [1]
 
 
+def test_registry_state_without_its_history_is_named_not_retried(
+    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node restored from a state dump taken while a block was being mined (the managed anvil,
+    killed -9 right after an anchor) can hold the registry's storage for an anchor but not the
+    block with its transaction. The registry then has our root and the chain's history no
+    transaction for it; re-sending only reverts (UnexpectedVersion), forever. That fault needs a
+    lost block, which no node here loses on demand: the event search is made to find nothing."""
+    fresh_worker(service).sync_sources()
+    ingest(service, tmp_path, 1)
+    import json
+
+    from provenance.manifest import SignedManifest
+
+    info = service.ledger.snapshot("tm/direct", 1)
+    service.client.anchor_snapshot(
+        SignedManifest.from_json(json.loads(info.signed_manifest)), service.account
+    )
+    monkeypatch.setattr(service.client, "find_event", lambda *a, **k: None)  # the block is gone
+    worker = fresh_worker(service)
+    worker.step()
+    row = direct_row(service, 1)
+    assert row.state == "queued" and row.tx_hash is None  # nothing was sent
+    assert worker.stats.last_error is not None and worker.stats.last_error.startswith("chain.history-missing")
+    assert "no transaction in the chain's history" in worker.stats.last_error
+    assert events(service) == [1]
+
+
 def test_checkpoints_cover_everything_once(service: Service, tmp_path: Path) -> None:
     service.ledger.create_dataset("tm/cp", Schema(("k",)), signing_key="dev-source")
     w = fresh_worker(service)
