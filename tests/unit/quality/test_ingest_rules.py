@@ -158,3 +158,23 @@ def test_a_check_recomputes_the_report(tmp_path: Path) -> None:
     assert tree.quality.summary() == built.quality.summary()
     later = integrity.hash_file(path, WARN, as_of=AS_OF + 86400)  # another time: freshness differs
     assert later.quality is not None and later.quality.digest() != built.quality.digest()
+
+
+def test_parquet_and_typed_csv_columns_are_judged_by_their_values(tmp_path: Path) -> None:
+    """Typed cells reach the rules as numbers, Parquet's as its own types; the same rules give
+    the same report as the untyped CSV."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = {"sym": ["A", "B", "C"], "date": ["2026-11-27", "2026-11-28", None], "price": [1.5, -2.0, 3.0]}
+    pq.write_table(pa.table(rows), tmp_path / "data.parquet")
+    rules = schema(
+        {"column": "price", "minimum": 0, "level": "warn"},
+        {"column": "date", "required": True, "level": "warn"},
+    )
+    from_parquet = ingest_file(tmp_path / "data.parquet", rules, _Drop(), as_of=AS_OF).quality
+    typed = Schema.from_json({**rules.to_json(), "columns": {"price": "number"}})
+    from_csv = run(tmp_path, "sym,date,price\nA,2026-11-27,1.5\nB,2026-11-28,-2\nC,,3\n", typed)
+    assert from_parquet is not None
+    assert from_parquet.failed_rules == from_csv.failed_rules == ("date.required", "price.minimum")
+    assert [o.first_keys for o in from_parquet.outcomes] == [o.first_keys for o in from_csv.outcomes]
