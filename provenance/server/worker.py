@@ -288,7 +288,9 @@ class AnchorWorker:
         latest = self.client.latest_checkpoint()
         index = subject.log_index
         if latest is None or index is None or index >= latest.size:
-            self._set(row, "queued", last_error="waiting for a checkpoint that covers the snapshot")
+            waiting = "waiting for a checkpoint that covers the snapshot"
+            if row.last_error != waiting:  # once, not a write on every poll while it waits
+                self._set(row, "queued", last_error=waiting)
             return None
         proof = self.ledger.log.tree(at_least=latest.size).inclusion_proof(index, latest.size)
         m = subject.manifest
