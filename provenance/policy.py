@@ -105,10 +105,6 @@ class Policy:
             out["cadence"] = self.cadence
         return out
 
-    @property
-    def min_confirmations(self) -> int:
-        return max((lv.requires.get("minConfirmations", 0) for lv in self.levels), default=0)
-
     @classmethod
     def from_json(cls, obj: Any) -> Policy:
         """Raises: FormatError (``policy.malformed``)."""

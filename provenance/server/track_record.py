@@ -17,6 +17,7 @@ published snapshots only, so that anyone can recompute every figure (docs/track-
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import statistics
@@ -156,6 +157,8 @@ class _Events:
         self.client, self.start = client, start
         self._cache: dict[str, list[Any]] = {}
         self._times: dict[int, int] = {}
+        self._direct: dict[tuple[bytes, int, str, bytes], int] | None = None
+        self._sizes: tuple[list[int], list[int]] | None = None
 
     def of(self, name: str) -> list[Any]:
         if name not in self._cache:
@@ -170,24 +173,31 @@ class _Events:
     def anchor_time(self, p: Published, source: str) -> int | None:
         m = p.manifest
         if p.mode == "direct":
-            for e in self.of("SnapshotAnchored"):
-                a = e["args"]
-                if (bytes(a["datasetId"]), a["version"], a["signer"], bytes(a["root"])) == (
-                    m.dataset_id,
-                    m.version,
-                    source,
-                    m.root,
-                ):
-                    return self.block_time(e["blockNumber"])
-            return None
+            block = self._direct_blocks().get((m.dataset_id, m.version, source, m.root))
+            return None if block is None else self.block_time(block)
         if p.log_index is None:
             return None
-        covering = [e for e in self.of("CheckpointAnchored") if e["args"]["size"] > p.log_index]
-        return (
-            self.block_time(min(covering, key=lambda e: e["args"]["size"])["blockNumber"])
-            if covering
-            else None
-        )
+        sizes, blocks = self._checkpoints()
+        at = bisect.bisect_right(sizes, p.log_index)  # the first anchored size covering the index
+        return self.block_time(blocks[at]) if at < len(sizes) else None
+
+    def _direct_blocks(self) -> dict[tuple[bytes, int, str, bytes], int]:
+        """Each ``SnapshotAnchored`` event's block, by what it anchored (indexed once, not
+        searched once per snapshot)."""
+        if self._direct is None:
+            self._direct = {
+                (bytes(a["datasetId"]), a["version"], a["signer"], bytes(a["root"])): e["blockNumber"]
+                for e in self.of("SnapshotAnchored")
+                for a in (e["args"],)
+            }
+        return self._direct
+
+    def _checkpoints(self) -> tuple[list[int], list[int]]:
+        """Anchored log sizes in increasing order, with each one's block."""
+        if self._sizes is None:
+            events = sorted(self.of("CheckpointAnchored"), key=lambda e: e["args"]["size"])
+            self._sizes = ([e["args"]["size"] for e in events], [e["blockNumber"] for e in events])
+        return self._sizes
 
     def count_about(self, published: list[Published], names: tuple[str, ...]) -> int:
         ours = {(p.manifest.dataset_id, p.manifest.version) for p in published}

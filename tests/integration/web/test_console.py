@@ -28,18 +28,21 @@ CHROMIUM = Path("/usr/bin/chromium")
 PRICES = "symbol,date,close\nBTC,2026-11-27,97000\nETH,2026-11-27,3610\nSOL,2026-11-27,240.5\n"
 
 
+def publish(server: Server, name: str, mode: str = "checkpoint") -> None:
+    """A dataset of PRICES, server-signed, its version 1 uploaded and anchored."""
+    spec = {"name": name, "key": ["symbol", "date"], "columns": {"close": "number"}, "anchorMode": mode}
+    r = server.post("/v1/datasets", json={**spec, "signingKey": "dev-source"}, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    up = server.post(f"/v1/datasets/{name}/versions?format=csv", content=PRICES.encode(), headers=ADMIN)
+    assert up.status_code == 201, up.text
+    server.wait_for(f"/v1/datasets/{name}/versions/1/snapshot-proof", lambda b: b["anchor"] is not None)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     s = Server(tmp_path_factory.mktemp("serve") / "data", base_env("anvil")).start()
     for name, mode in (("web/prices", "checkpoint"), ("web/direct", "direct")):
-        spec = {"name": name, "key": ["symbol", "date"], "columns": {"close": "number"}, "anchorMode": mode}
-        assert (
-            s.post("/v1/datasets", json={**spec, "signingKey": "dev-source"}, headers=ADMIN).status_code
-            == 201
-        )
-        up = s.post(f"/v1/datasets/{name}/versions?format=csv", content=PRICES.encode(), headers=ADMIN)
-        assert up.status_code == 201, up.text
-        s.wait_for(f"/v1/datasets/{name}/versions/1/snapshot-proof", lambda b: b["anchor"] is not None)
+        publish(s, name, mode)
     yield s
     s.stop()
 
@@ -251,20 +254,7 @@ def test_a_published_version_with_proofs_verifies_in_the_console(console: Consol
 def test_a_retracted_checkpoint_mode_version_shows_retracted(console: Console, server: Server) -> None:
     """#12 bar: the console reads the retraction from the chain itself (isRetracted) and says so."""
     name = "web/retracted"
-    spec = {
-        "name": name,
-        "key": ["symbol", "date"],
-        "columns": {"close": "number"},
-        "signingKey": "dev-source",
-    }
-    assert server.post("/v1/datasets", json=spec, headers=ADMIN).status_code == 201
-    assert (
-        server.post(
-            f"/v1/datasets/{name}/versions?format=csv", content=PRICES.encode(), headers=ADMIN
-        ).status_code
-        == 201
-    )
-    server.wait_for(f"/v1/datasets/{name}/versions/1/snapshot-proof", lambda b: b["anchor"] is not None)
+    publish(server, name)
     r = server.post(
         f"/v1/datasets/{name}/versions/1/retraction", headers=ADMIN, json={"reason": "stale feed"}
     )
@@ -303,20 +293,7 @@ def test_the_console_grades_a_datum_by_its_published_policy(
     """#12 item 4: the console verifies the dataset's policy bundle itself, reads the anchor's
     depth and time from the chain, and reports the levels met — as `provenance verify --policy`."""
     name = "web/graded"
-    spec = {
-        "name": name,
-        "key": ["symbol", "date"],
-        "columns": {"close": "number"},
-        "signingKey": "dev-source",
-    }
-    assert server.post("/v1/datasets", json=spec, headers=ADMIN).status_code == 201
-    assert (
-        server.post(
-            f"/v1/datasets/{name}/versions?format=csv", content=PRICES.encode(), headers=ADMIN
-        ).status_code
-        == 201
-    )
-    server.wait_for(f"/v1/datasets/{name}/versions/1/snapshot-proof", lambda b: b["anchor"] is not None)
+    publish(server, name)
     signer = served(server, name)["manifest"]["signer"]
     levels = [
         {"name": "published", "signers": [signer]},
