@@ -9,7 +9,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from eth_utils.crypto import keccak
+from provenance.evm import keccak256 as keccak
 
 
 @dataclass(frozen=True)

@@ -328,6 +328,9 @@ def rpc_errors(url: str = "") -> Iterator[None]:
         yield
     except (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError) as e:
         raise RpcUnavailable(f"JSON-RPC endpoint {url or ''} unreachable: {type(e).__name__}") from e
+    except requests.HTTPError as e:  # a proxy's 502 in front of a node: the node is not there
+        status = e.response.status_code if e.response is not None else "error"
+        raise RpcUnavailable(f"JSON-RPC endpoint {url or ''} answered HTTP {status}") from e
     except (json.JSONDecodeError, BadResponseFormat, BadFunctionCallOutput, DecodingError) as e:
         # What a broken or lying node sends; its text is not quoted (it could be anything).
         raise ChainError(

@@ -6,7 +6,6 @@ the contract's custom error and its arguments (decoded from the ABI), never as a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -16,28 +15,14 @@ from web3 import Web3
 
 from provenance.chain.artifact import registry_artifact
 from provenance.chain.backends import rpc_errors
-from provenance.chain.transactions import ContractRevert, Transactor, TxResult
+from provenance.chain.reads import CheckpointRecord, SnapshotRecord
+from provenance.chain.reverts import ContractRevert
+from provenance.chain.transactions import Transactor, TxResult
 from provenance.errors import ChainError
 from provenance.manifest import Manifest, SignedManifest
 from provenance.retraction import Retraction, SignedRetraction
 
 RECEIPT_FIELDS = ("blockHash", "blockNumber", "status", "to", "logs")
-
-
-@dataclass(frozen=True)
-class SnapshotRecord:
-    root: bytes
-    size: int
-    signer: str
-    block_number: int
-    retracted: bool
-
-
-@dataclass(frozen=True)
-class CheckpointRecord:
-    index: int
-    size: int
-    root: bytes
 
 
 def snapshot_tuple(m: Manifest) -> tuple[Any, ...]:

@@ -9,7 +9,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from eth_utils.exceptions import ValidationError as EvmValidationError
@@ -17,8 +16,8 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
 
-from provenance.chain.artifact import registry_artifact
 from provenance.chain.backends import rpc_errors
+from provenance.chain.reverts import named_revert
 from provenance.errors import ChainError
 
 
@@ -35,20 +34,6 @@ _REVERTS = _revert_types()
 # py-evm (the embedded backend) validates a raw transaction and raises ValidationError where a
 # node answers with a JSON-RPC error.
 _REFUSALS = (Web3RPCError, EvmValidationError)
-
-
-class ContractRevert(ChainError):
-    """The registry refused a call; ``error`` is its custom error's name."""
-
-    def __init__(self, error: str, args: dict[str, Any] | None = None) -> None:
-        self.error = error
-        self.error_args = args or {}
-        shown = ", ".join(f"{k}={_show(v)}" for k, v in self.error_args.items())
-        super().__init__(f"ProvenanceRegistry refused: {error}({shown})", code=f"chain.revert.{error}")
-
-
-def _show(value: Any) -> str:
-    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
 
 
 @dataclass(frozen=True)
@@ -234,14 +219,7 @@ _TESTER_PREFIX = "execution reverted: "
 
 
 def _revert(e: BaseException) -> ChainError:
-    raw = _revert_data(e)
-    if raw is not None and len(raw) >= 4:
-        known = registry_artifact().errors.get(raw[:4])
-        if known:
-            name, arg_names, types = known
-            try:
-                values = abi_decode(types, raw[4:])
-            except Exception:
-                values = ()
-            return ContractRevert(name, dict(zip(arg_names, values, strict=False)))
+    named = named_revert(_revert_data(e))
+    if named is not None:
+        return named
     return ChainError(f"registry call reverted: {e}", code="chain.revert")

@@ -1,20 +1,16 @@
 """Checking a bundle's anchor against the chain, through any JSON-RPC endpoint.
 
-Everything is read from the chain and recomputed; nothing from our service is trusted. A
-third party can run the same reads with `cast`: `snapshotOf`, `latestCheckpoint`, `sourceStatus`,
+Everything is read from the chain and recomputed; nothing from our service is trusted. The reads
+come from a :class:`~provenance.chain.reads.ChainReads`: plain JSON-RPC for the CLI, web3 for the
+service. A third party can run the same reads with `cast`: `snapshotOf`, `latestCheckpoint`, `sourceStatus`,
 `eth_getTransactionReceipt` (with its `CheckpointAnchored` log) and the block number.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from web3 import Web3
-
-from provenance.chain.backends import rpc_errors
-from provenance.chain.registry import RegistryClient
+from provenance.chain.reads import ChainReads, Receipt, RegistryReads
 from provenance.checkpoint import Checkpoint
-from provenance.errors import AnchorMismatchError, ChainError
+from provenance.errors import AnchorMismatchError
 from provenance.proofs.bundle import Sections
 from provenance.proofs.verdict import Check, Status
 from provenance.proofs.verify import ChainFacts
@@ -25,18 +21,17 @@ def _bad(name: str, reason: str, detail: str) -> Check:
 
 
 class ChainVerifier:
-    """An :class:`~provenance.proofs.verify.AnchorReader` over a web3 connection."""
+    """An :class:`~provenance.proofs.verify.AnchorReader` over a node's reads."""
 
-    def __init__(self, w3: Web3, *, confirmations: int = 1) -> None:
-        self.w3 = w3
+    def __init__(self, node: ChainReads, *, confirmations: int = 1) -> None:
+        self.node = node
         self.confirmations = confirmations
 
     def check_anchor(self, bundle: Sections, checkpoint: Checkpoint | None) -> ChainFacts:
         anchor = bundle.anchor
         assert anchor is not None
         domain = bundle.manifest.domain
-        with rpc_errors():
-            chain_id = int(self.w3.eth.chain_id)
+        chain_id = self.node.chain_id()
         if anchor.chain_id != chain_id:
             raise AnchorMismatchError(
                 f"bundle is anchored on chain {anchor.chain_id}, the RPC serves {chain_id}",
@@ -47,7 +42,7 @@ class ChainVerifier:
                 "the manifest is signed for another chain or registry than it is anchored in",
                 code="anchor.domain-mismatch",
             )
-        client = RegistryClient(self.w3, anchor.contract)
+        client = self.node.registry(anchor.contract)
         source = self._source_status(client, bundle)
         try:
             receipt = self._receipt(client, bundle)
@@ -64,7 +59,7 @@ class ChainVerifier:
         if anchor_check.status is Status.VALID and anchor.mode != "direct":
             anchor_check = self._not_retracted(client, bundle, anchor_check)
         disputes = self._disputes(client, bundle) if anchor_check.status is Status.VALID else None
-        return ChainFacts(anchor_check, self._confirmations(client, anchor.block_number), source, disputes)
+        return ChainFacts(anchor_check, self._confirmations(anchor.block_number), source, disputes)
 
     def anchor_time(self, bundle: Sections) -> tuple[int | None, int | None]:
         """(blocks on top of the anchor, counting its own; the anchoring block's timestamp), as a
@@ -73,19 +68,13 @@ class ChainVerifier:
         anchor = bundle.anchor
         if anchor is None:
             return None, None
-        from web3.exceptions import BlockNotFound
-
-        try:
-            with rpc_errors():
-                head = int(self.w3.eth.block_number)
-                block = self.w3.eth.get_block(anchor.block_number)
-        except BlockNotFound:
+        head = self.node.block_number()
+        block = self.node.block(anchor.block_number)
+        if block is None or block[0] != anchor.block_hash:
             return None, None
-        if bytes(block["hash"]) != anchor.block_hash:
-            return None, None
-        return head - anchor.block_number + 1, int(block["timestamp"])
+        return head - anchor.block_number + 1, block[1]
 
-    def _receipt(self, client: RegistryClient, bundle: Sections) -> Any:
+    def _receipt(self, client: RegistryReads, bundle: Sections) -> Receipt:
         """The anchoring transaction's receipt, which must be where the bundle says it is."""
         anchor = bundle.anchor
         assert anchor is not None
@@ -96,22 +85,19 @@ class ChainVerifier:
                 "a reorg, or never mined)",
                 code="anchor.tx-not-found",
             )
-        if (
-            bytes(receipt["blockHash"]) != anchor.block_hash
-            or int(receipt["blockNumber"]) != anchor.block_number
-        ):
+        if receipt.block_hash != anchor.block_hash or receipt.block_number != anchor.block_number:
             raise AnchorMismatchError(
-                f"transaction is in block {receipt['blockNumber']} 0x{bytes(receipt['blockHash']).hex()}, "
+                f"transaction is in block {receipt.block_number} 0x{receipt.block_hash.hex()}, "
                 f"not block {anchor.block_number} 0x{anchor.block_hash.hex()} (reorg?)",
                 code="anchor.block-mismatch",
             )
-        if receipt["status"] != 1 or (receipt["to"] or "").lower() != anchor.contract.lower():
+        if receipt.status != 1 or (receipt.to or "").lower() != anchor.contract.lower():
             raise AnchorMismatchError(
                 "the transaction failed or did not call the registry", code="anchor.bad-transaction"
             )
         return receipt
 
-    def _direct(self, client: RegistryClient, bundle: Sections, receipt: object) -> Check:
+    def _direct(self, client: RegistryReads, bundle: Sections, receipt: Receipt) -> Check:
         m = bundle.manifest.manifest
         record = client.snapshot_of(m.dataset_id, m.version)
         if record is None:
@@ -145,7 +131,7 @@ class ChainVerifier:
         )
 
     def _checkpoint(
-        self, client: RegistryClient, checkpoint: Checkpoint | None, receipt: object, index: int | None
+        self, client: RegistryReads, checkpoint: Checkpoint | None, receipt: Receipt, index: int | None
     ) -> Check:
         """The receipt's event anchored this checkpoint; the registry's history still covers it.
 
@@ -189,7 +175,7 @@ class ChainVerifier:
             f"{event['index']} (its latest checkpoint: size {latest.size})",
         )
 
-    def _disputes(self, client: RegistryClient, bundle: Sections) -> Check | None:
+    def _disputes(self, client: RegistryReads, bundle: Sections) -> Check | None:
         """Anyone may dispute a snapshot on-chain: a warning beside the verdict, never a failure."""
         m = bundle.manifest.manifest
         count = client.dispute_count(m.dataset_id, m.version, m.root)
@@ -203,7 +189,7 @@ class ChainVerifier:
             "their reasons and evidence): a warning; the verdict stands",
         )
 
-    def _not_retracted(self, client: RegistryClient, bundle: Sections, anchor_check: Check) -> Check:
+    def _not_retracted(self, client: RegistryReads, bundle: Sections, anchor_check: Check) -> Check:
         """A checkpoint-mode snapshot's retraction is in the registry too (``retractLogged``); a
         direct one's is read with the snapshot (``snapshotOf``)."""
         m = bundle.manifest.manifest
@@ -211,7 +197,7 @@ class ChainVerifier:
             return _bad("anchor", "anchor.retracted", f"{m.dataset} v{m.version} was retracted by its source")
         return anchor_check
 
-    def _log_key(self, client: RegistryClient, key: str, anchor_check: Check) -> Check:
+    def _log_key(self, client: RegistryReads, key: str, anchor_check: Check) -> Check:
         """The checkpoint's signing key must be one the registry's owner vouches for: the chain,
         not the bundle, is where a verifier pins the log key."""
         name = key.split("+")[0]
@@ -224,8 +210,8 @@ class ChainVerifier:
         detail = f"{anchor_check.detail}; log key {name} is vouched for by the registry"
         return Check("anchor", Status.VALID, "", detail)
 
-    def _confirmations(self, client: RegistryClient, block_number: int) -> Check:
-        head = client.block_number()
+    def _confirmations(self, block_number: int) -> Check:
+        head = self.node.block_number()
         depth = head - block_number + 1
         if depth < 1:
             return _bad(
@@ -245,7 +231,7 @@ class ChainVerifier:
             f"{depth} of {self.confirmations} confirmations",
         )
 
-    def _source_status(self, client: RegistryClient, bundle: Sections) -> Check:
+    def _source_status(self, client: RegistryReads, bundle: Sections) -> Check:
         signer = bundle.manifest.signer
         status = client.source_status(signer)
         if status == 2:
@@ -259,10 +245,13 @@ class ChainVerifier:
         return _bad("source-status", "source-status.unregistered", f"{signer} is not a registered source")
 
 
-def verifier_for(url: str, confirmations: int = 1) -> ChainVerifier:
-    from provenance.chain.backends import rpc_web3
+def verifier_for(url: str, confirmations: int = 1, timeout: float = 10.0) -> ChainVerifier:
+    """A verifier reading the chain at ``url`` over plain JSON-RPC (no web3 to import).
 
-    try:
-        return ChainVerifier(rpc_web3(url), confirmations=confirmations)
-    except ValueError as e:
-        raise ChainError(f"bad RPC URL {url!r}: {e}", code="chain.bad-url") from None
+    Raises:
+        ChainError: ``chain.bad-url``.
+    """
+    from provenance.chain.jsonrpc import JsonRpc
+    from provenance.chain.registry_reads import RpcChain
+
+    return ChainVerifier(RpcChain(JsonRpc(url, timeout).request), confirmations=confirmations)

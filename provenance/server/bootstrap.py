@@ -23,6 +23,7 @@ from provenance.chain.deploy import Deployment, attach, deploy, save_deployment
 from provenance.chain.registry import RegistryClient
 from provenance.chain.transactions import Transactor
 from provenance.chain.verifier import ChainVerifier
+from provenance.chain.web3_reads import Web3Reads
 from provenance.checkpoint import LogSigner
 from provenance.config import DEV_KEY_PASSWORD, Settings
 from provenance.errors import ChainError, ConflictError, NotFoundError, ProvenanceError
@@ -240,7 +241,7 @@ def open_service(settings: Settings) -> Service:
             client.set_anchorer(account.address, True, account)
         signer = _log_signer(settings, password, notes)
         _vouch_for_log_key(client, signer, account, notes)
-        verifier = ChainVerifier(backend.w3, confirmations=settings.confirmations)
+        verifier = ChainVerifier(Web3Reads(backend.w3), confirmations=settings.confirmations)
         chain = ChainLink(client, verifier, deployment)
         ledger = Ledger(settings, db, Domain(client.chain_id, client.address), signer, chain)
         ledger.snapshots.discard_stale()

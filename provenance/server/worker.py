@@ -29,7 +29,7 @@ from eth_account.signers.local import LocalAccount
 
 from provenance.chain.finality import AnchorRef, AnchorState, check
 from provenance.chain.registry import RegistryClient, retraction_tuple, snapshot_tuple
-from provenance.chain.transactions import ContractRevert
+from provenance.chain.reverts import ContractRevert
 from provenance.crash_points import crash_point
 from provenance.errors import ChainError, ProvenanceError, RpcUnavailable
 from provenance.server.ledger import Ledger

@@ -9,11 +9,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import requests
 from eth_utils import keccak
 from web3 import Web3
 from web3.providers.base import BaseProvider
 
 from provenance.chain.verifier import ChainVerifier
+from provenance.chain.web3_reads import Web3Reads
 from provenance.errors import ProvenanceError
 from provenance.manifest import Manifest
 from provenance.proofs import bundle
@@ -64,6 +66,10 @@ class CannedProvider(BaseProvider):
         answer = self.answers.get(key, {"error": {"code": -32601, "message": f"no answer for {key}"}})
         if answer == "down":
             raise ConnectionError("connection refused")
+        if answer == "http-502":  # what HTTPProvider raises for a proxy's error page
+            response = requests.Response()
+            response.status_code = 502
+            raise requests.HTTPError("502 Server Error: Bad Gateway", response=response)
         if answer == "garbage":  # what HTTPProvider raises for a body that is not JSON
             raise json.JSONDecodeError("Expecting value", "<html>502 Bad Gateway</html>", 0)
         return {"jsonrpc": "2.0", "id": 1, **answer}
@@ -109,7 +115,7 @@ def log(topics: list[str], data: str, address: str = REGISTRY) -> dict[str, Any]
 
 def expected(text: str, answers: Answers, confirmations: int) -> dict[str, Any]:
     parsed = bundle.parse(text.encode())
-    verifier = ChainVerifier(Web3(CannedProvider(answers)), confirmations=confirmations)
+    verifier = ChainVerifier(Web3Reads(Web3(CannedProvider(answers))), confirmations=confirmations)
     try:
         return verify_bundle(parsed, policy=Policy(), chain=verifier).to_json()
     except ProvenanceError as e:  # pragma: no cover - verify_bundle reports, never raises

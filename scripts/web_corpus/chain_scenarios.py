@@ -62,6 +62,7 @@ def _calls(answers: Answers) -> Iterator[tuple[str, Answers]]:
     yield "source-unknown", _with(answers, call(status, 0))
     yield "rpc-down", _with(answers, ("eth_chainId", "down"))
     yield "receipt-rpc-down", _with(answers, ("eth_getTransactionReceipt", "down"))
+    yield "receipt-http-502", _with(answers, ("eth_getTransactionReceipt", "http-502"))
     yield "chain-id-error", _with(answers, ("eth_chainId", {"error": _node_error("busy")}))
     yield "call-failed", _with(answers, _answer(status, error=_node_error("header not found")))
     yield "revert-unknown-error", _with(answers, revert(status, "0xdeadbeef"))

@@ -23,6 +23,7 @@ function cannedFetch(answers) {
     const key = method === "eth_call" ? `eth_call:${params[0].data.slice(0, 10)}` : method;
     const answer = answers[key] ?? { error: { code: -32601, message: `no answer for ${key}` } };
     if (answer === "down") throw new TypeError("fetch failed");
+    if (answer === "http-502") return { ok: false, status: 502, json: async () => ({}) };
     if (answer === "garbage") {
       return {
         ok: true,

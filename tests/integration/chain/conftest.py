@@ -72,7 +72,7 @@ def make_env(backend: Backend, transactor: Transactor) -> Env:
 
 
 def revert_of(fn: Any) -> str:
-    from provenance.chain.transactions import ContractRevert
+    from provenance.chain.reverts import ContractRevert
 
     with pytest.raises(ContractRevert) as err:
         fn()

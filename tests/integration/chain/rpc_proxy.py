@@ -26,6 +26,8 @@ class LyingNode:
         self.rewrite: Rewrite | None = None
         self.raw: bytes | None = None  # an answer that is not JSON-RPC at all
         self.hang = 0.0
+        self.status = 200  # an HTTP error in front of the node (a proxy's 502)
+        self.reader = "web3"  # which of the verifier's chain readers the test reads through
         self.seen: list[str] = []
         node = self
 
@@ -35,7 +37,7 @@ class LyingNode:
                 answer = node.answer(body)
                 if node.hang:
                     time.sleep(node.hang)
-                self.send_response(200)
+                self.send_response(node.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from provenance.chain.finality import AnchorRef, AnchorState, anchor_snapshot_once, check
-from provenance.chain.verifier import ChainVerifier
+from provenance.chain.verifier import ChainVerifier, verifier_for
+from provenance.chain.web3_reads import Web3Reads
 from provenance.proofs import bundle
 from provenance.proofs.bundle import Anchor
 from provenance.proofs.verdict import Status, Verdict
@@ -17,8 +18,14 @@ from tests.integration.chain.conftest import Env
 
 
 def verify(env: Env, doc: dict[str, Any], confirmations: int = 1) -> Verdict:
-    chain = ChainVerifier(env.backend.w3, confirmations=confirmations)
-    return verify_bundle(bundle.parse(json.dumps(doc)), policy=Policy(), chain=chain)
+    """The service's verdict (web3); on a node with a URL, the CLI's (plain JSON-RPC) must be it."""
+    parsed = bundle.parse(json.dumps(doc))
+    chain = ChainVerifier(Web3Reads(env.backend.w3), confirmations=confirmations)
+    verdict = verify_bundle(parsed, policy=Policy(), chain=chain)
+    if env.backend.rpc_url is not None:
+        light = verify_bundle(parsed, policy=Policy(), chain=verifier_for(env.backend.rpc_url, confirmations))
+        assert light.to_json() == verdict.to_json()
+    return verdict
 
 
 def direct(env: Env, dataset: str = "tm/direct") -> tuple[f.Snapshot, dict[str, Any]]:

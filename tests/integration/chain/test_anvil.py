@@ -17,6 +17,7 @@ from provenance.chain.finality import AnchorRef, AnchorState, anchor_snapshot_on
 from provenance.chain.registry import RegistryClient
 from provenance.chain.transactions import Transactor
 from provenance.chain.verifier import ChainVerifier
+from provenance.chain.web3_reads import Web3Reads
 from provenance.errors import ChainError, RpcUnavailable
 from provenance.merkle import MerkleTree, hash_leaf
 from provenance.proofs import bundle
@@ -51,7 +52,7 @@ def test_reorg_drops_an_anchor_which_is_detected_and_reanchored(anvil_env: Env) 
     ref = AnchorRef.of(r)
     anchor = Anchor("direct", env.reg.chain_id, env.reg.address, r.tx_hash, r.block_number, r.block_hash)
     doc = f.proof_bundle(snap, 0, with_log=False, anchor=anchor)
-    verifier = ChainVerifier(w3)
+    verifier = ChainVerifier(Web3Reads(w3))
     assert verify_bundle(bundle.parse(json.dumps(doc)), policy=Policy(), chain=verifier).status == "valid"
     # the chain forks below the anchor: the other branch is longer and does not hold it
     assert w3.provider.make_request("evm_revert", [fork_point])["result"] is True

@@ -20,7 +20,8 @@ import pytest
 from web3 import Web3
 
 from provenance.chain.backends import AnvilBackend, AnvilNode, Backend, rpc_web3
-from provenance.chain.verifier import ChainVerifier
+from provenance.chain.verifier import ChainVerifier, verifier_for
+from provenance.chain.web3_reads import Web3Reads
 from provenance.proofs import bundle
 from provenance.proofs.bundle import Anchor
 from provenance.proofs.verdict import Verdict
@@ -41,9 +42,10 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
 
 
 @pytest.fixture
-def node(backend: Backend) -> Iterator[LyingNode]:
+def node(backend: Backend, reader: str) -> Iterator[LyingNode]:
     assert backend.rpc_url is not None
     with lying_node(backend.rpc_url) as n:
+        n.reader = reader
         yield n
 
 
@@ -93,8 +95,17 @@ def checkpoint_bundle(env: Env, name: str) -> dict[str, Any]:
     return f.proof_bundle(snap, 0, other_log_entries=6, anchor=anchor)
 
 
+@pytest.fixture(params=["web3", "jsonrpc"])
+def reader(request: pytest.FixtureRequest) -> str:
+    """Both readers are lied to: the service's (web3) and the CLI's (plain JSON-RPC)."""
+    return str(request.param)
+
+
 def verify(node: LyingNode, doc: dict[str, Any], timeout: float = 10.0) -> Verdict:
-    chain = ChainVerifier(rpc_web3(node.url, timeout=timeout))
+    if node.reader == "web3":
+        chain = ChainVerifier(Web3Reads(rpc_web3(node.url, timeout=timeout)))
+    else:
+        chain = verifier_for(node.url, timeout=timeout)
     return verify_bundle(bundle.parse(json.dumps(doc)), policy=Policy(), chain=chain)
 
 
@@ -103,7 +114,8 @@ def reasons(v: Verdict) -> dict[str, str]:
 
 
 def test_the_honest_proxy_changes_nothing(env: Env, node: LyingNode) -> None:
-    assert verify(node, direct_bundle(env, "tm/rpc/honest")).status == "valid"
+    v = verify(node, direct_bundle(env, "tm/rpc/honest"))
+    assert v.status == "valid", v.to_json()
     assert verify(node, checkpoint_bundle(env, "tm/rpc/honest-cp")).status == "valid"
 
 
@@ -170,3 +182,11 @@ def test_a_node_that_never_answers_times_out(env: Env, node: LyingNode) -> None:
     v = verify(node, doc, timeout=1.0)
     assert time.monotonic() - started < 4.5  # the first unanswered request ends the chain reads
     assert (v.status, v.check("anchor").reason) == ("invalid", "chain.rpc-unavailable"), v.to_json()
+
+
+def test_an_http_error_in_front_of_the_node_is_an_unreachable_node(env: Env, node: LyingNode) -> None:
+    doc = direct_bundle(env, "tm/rpc/http-502")
+    node.status = 502
+    v = verify(node, doc)
+    assert (v.status, v.check("anchor").reason) == ("invalid", "chain.rpc-unavailable"), v.to_json()
+    assert "502" in v.check("anchor").detail

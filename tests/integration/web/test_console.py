@@ -16,8 +16,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from provenance.chain.backends import rpc_web3
-from provenance.chain.verifier import ChainVerifier
+from provenance.chain.verifier import verifier_for
 from provenance.proofs import bundle
 from provenance.proofs.verify import Policy, verify_bundle
 from tests.integration.http.conftest import ADMIN, EXE, Server, base_env
@@ -106,7 +105,7 @@ def rpc(server: Server) -> str:
 
 
 def python_verdict(server: Server, doc: dict[str, Any]) -> dict[str, Any]:
-    chain = ChainVerifier(rpc_web3(rpc(server)), confirmations=1)
+    chain = verifier_for(rpc(server), confirmations=1)
     return verify_bundle(bundle.from_json(doc), policy=Policy(), chain=chain).to_json()
 
 

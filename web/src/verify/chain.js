@@ -125,7 +125,9 @@ export function jsonRpc(url, { fetch: doFetch = (...args) => globalThis.fetch(..
     } catch (e) {
       throw chainError(`JSON-RPC endpoint ${url} unreachable: ${e?.name ?? e}`, "chain.rpc-unavailable");
     }
-    if (!response.ok) throw new PyError("HTTPError", `${response.status} from ${url}`);
+    // backends.rpc_errors and jsonrpc.JsonRpc: a proxy's 502 in front of a node is a node not there
+    if (!response.ok)
+      throw chainError(`JSON-RPC endpoint ${url} answered HTTP ${response.status}`, "chain.rpc-unavailable");
     let body;
     try {
       body = await response.json();
