@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
-from typing import Protocol
+from typing import Any, Protocol
 
 from provenance.errors import ProofError, RootMismatchError
 
@@ -33,6 +33,8 @@ MAX_TREE_SIZE = 2**64 - 1
 MAX_PROOF_LEN = 128  # a consistency proof of a 2^64 tree needs < 2 * 64 hashes
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 NATIVE = _native is not None
+# A verifier's per-record path digest (provenance/proofs/collection_lines.py); None without C.
+native_path_text_digest: Callable[[Any], bytes | None] | None = getattr(_native, "path_text_digest", None)
 
 _LEAF = b"\x00"
 _NODE = b"\x01"

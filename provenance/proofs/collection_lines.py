@@ -143,25 +143,39 @@ def _path_digest(path: Any) -> bytes | None:
     A path written as collections write it (each hash ``0x`` and 64 lowercase hex digits) is
     digested as the text it is, which costs a third of decoding 20 hashes one by one; any other
     spelling is decoded, so it is judged by the hashes it names, as before."""
-    if type(path) is list:
-        n = len(path)
-        try:
-            text = "".join(reversed(path)).encode()
-        except (TypeError, UnicodeEncodeError):  # not strings, or a lone surrogate
-            text = b""
-        if (
-            set(map(len, path)) <= {66}
-            and len(text) == 66 * n
-            and text[0::66] == b"0" * n
-            and text[1::66] == b"x" * n
-            and text.count(b"x") == n
-            and not text.translate(None, _HEX_AND_X)
-        ):
-            return hashlib.sha256(text).digest()
+    digest = text_digest(path)
+    if digest is not None:
+        return digest
     try:
         return merkle_levels.path_digest([bytes.fromhex(h[2:]) for h in path if h[:2] == "0x"])
     except (TypeError, ValueError):
         return None
+
+
+def py_text_digest(path: Any) -> bytes | None:
+    """SHA-256 of the path's text top level first, when every hash is written ``0x`` and 64
+    lowercase hex digits; else None. The reference of the native ``path_text_digest``."""
+    if type(path) is not list:
+        return None
+    n = len(path)
+    try:
+        text = "".join(reversed(path)).encode()
+    except (TypeError, UnicodeEncodeError):  # not strings, or a lone surrogate
+        return None
+    if (
+        set(map(len, path)) <= {66}
+        and len(text) == 66 * n
+        and text[0::66] == b"0" * n
+        and text[1::66] == b"x" * n
+        and text.count(b"x") == n
+        and not text.translate(None, _HEX_AND_X)
+    ):
+        return hashlib.sha256(text).digest()
+    return None
+
+
+# In C when the native hasher is built: ~1.5 us a path instead of ~7.5 us.
+text_digest = merkle.native_path_text_digest or py_text_digest
 
 
 def merge(state: State, part: State) -> None:

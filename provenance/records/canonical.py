@@ -40,23 +40,46 @@ class CanonicalError(ValueError):
 def fast_domain(value: Any, depth: int = 0) -> bool:
     """True when ``orjson`` with sorted keys gives the RFC 8785 bytes of ``value``.
 
+    Every record of an ingest and every entry of a verified collection passes through here, so
+    scalars are judged inline, a container's keys in one ``join`` (C), and only containers
+    recurse: a third of the per-record cost of ``provenance verify`` on a large collection was
+    this walk written as generators (``tests/unit/records/test_canonical.py`` holds it to the
+    plain definition).
+
     Raises:
         CanonicalError: nesting deeper than ``MAX_DEPTH``.
     """
-    if depth > MAX_DEPTH:
-        raise CanonicalError(f"nested deeper than {MAX_DEPTH} levels", "input.too-deep")
     t = type(value)
-    if t is str or t is bool or value is None:
-        return True
-    if t is int:
-        return bool(-SAFE_INT <= value <= SAFE_INT)
-    if t is float:
-        return 1e-5 <= abs(value) < 1e15 and not value.is_integer()
     if t is dict:
-        return all(type(k) is str and k.isascii() and fast_domain(v, depth + 1) for k, v in value.items())
-    if t is list:
-        return all(fast_domain(v, depth + 1) for v in value)
-    return False
+        try:
+            if not "".join(value).isascii():
+                return False
+        except TypeError:  # a key that is not a string
+            return False
+        items: Any = value.values()
+    elif t is list:
+        items = value
+    else:
+        items = (value,)
+        depth -= 1  # the value itself is the item at ``depth``
+    if depth >= MAX_DEPTH and len(items):
+        raise CanonicalError(f"nested deeper than {MAX_DEPTH} levels", "input.too-deep")
+    for v in items:
+        tv = type(v)
+        if tv is str or tv is bool or v is None:
+            continue
+        if tv is int:
+            if -SAFE_INT <= v <= SAFE_INT:
+                continue
+            return False
+        if tv is float:
+            if 1e-5 <= abs(v) < 1e15 and not v.is_integer():
+                continue
+            return False
+        if (tv is dict or tv is list) and fast_domain(v, depth + 1):
+            continue
+        return False
+    return True
 
 
 def canonical(value: Any) -> bytes:
@@ -169,12 +192,15 @@ def entry_bytes(
 
 def key_text(values: Sequence[Any]) -> bytes:
     """Text form of a record key: RFC 8785 of the list of key values."""
-    if all(type(v) is str for v in values):  # most keys: strings are always in the fast domain
-        try:
-            return orjson.dumps(values if type(values) is list else list(values))
-        except orjson.JSONEncodeError:
-            pass  # a lone surrogate: the reference encoder names it
-    return canonical(list(values))
+    items = values if type(values) is list else list(values)
+    try:
+        "".join(items)  # most keys are strings, which are always in the fast domain; join (C)
+    except TypeError:  # says so faster than a generator over the values
+        return canonical(items)
+    try:
+        return orjson.dumps(items)
+    except orjson.JSONEncodeError:
+        return canonical(items)  # a lone surrogate: the reference encoder names it
 
 
 def record_salt(secret: bytes, key: bytes) -> bytes:

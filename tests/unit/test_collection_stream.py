@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance import merkle_levels
+from provenance import merkle, merkle_levels
 from provenance.proofs import collection, collection_lines, snapshot
 from provenance.proofs.collection_stream import verify_stream
 from provenance.proofs.verify import Policy
@@ -139,3 +139,31 @@ def test_a_paths_text_digest_is_its_hashes_digest(hashes: list[bytes], upper: se
     if hashes:  # a misplaced boundary between two hashes is not the same path
         moved = [text[0] + "0", *text[1:]]
         assert collection_lines._path_digest(moved) != merkle_levels.path_digest(hashes)
+
+
+hash_texts = st.binary(min_size=32, max_size=32).map(lambda h: "0x" + h.hex())
+odd_items = st.one_of(
+    hash_texts.map(str.upper),  # "0X..." and upper-case digits
+    hash_texts.map(lambda t: t[:-1]),  # 65 characters
+    hash_texts.map(lambda t: t + "0"),  # 67 characters
+    hash_texts.map(lambda t: t[:10] + "g" + t[11:]),  # not hex
+    hash_texts.map(lambda t: t[:10] + "\u00e9" + t[12:]),  # not ASCII, 66 characters
+    st.text(max_size=70),
+    st.integers(),
+    st.none(),
+    st.binary(min_size=66, max_size=66),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(hash_texts, max_size=24) | st.lists(st.one_of(hash_texts, odd_items), max_size=24),
+    st.booleans(),
+)
+def test_the_native_path_digest_is_the_python_one(path: list[object], as_tuple: bool) -> None:
+    assert merkle.NATIVE, "the native hasher is built by the project's setup"
+    given: object = tuple(path) if as_tuple else path
+    native = collection_lines.text_digest(given)
+    assert native == collection_lines.py_text_digest(given)
+    if native is not None:
+        assert native == merkle_levels.path_digest([bytes.fromhex(str(t)[2:]) for t in path])

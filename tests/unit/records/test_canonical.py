@@ -168,3 +168,61 @@ def test_nesting_is_bounded_on_both_paths() -> None:
     for _ in range(MAX_DEPTH - 1):
         ok = [ok]
     assert canonical({"a": ok}) == rfc8785.dumps({"a": ok})
+
+
+def plain_fast_domain(value: object, depth: int = 0) -> bool:
+    """The fast domain as the module docstring defines it, written plainly (the spec)."""
+    from provenance.records.canonical import MAX_DEPTH
+
+    if depth > MAX_DEPTH:
+        raise CanonicalError("too deep", "input.too-deep")
+    if type(value) in (str, bool) or value is None:
+        return True
+    if type(value) is int:
+        return -SAFE_INT <= value <= SAFE_INT  # type: ignore[operator]
+    if type(value) is float:
+        return 1e-5 <= abs(value) < 1e15 and not value.is_integer()  # type: ignore[arg-type, attr-defined]
+    if type(value) is dict:
+        return all(type(k) is str and k.isascii() and plain_fast_domain(v, depth + 1) for k, v in value.items())
+    if type(value) is list:
+        return all(plain_fast_domain(v, depth + 1) for v in value)
+    return False
+
+
+tricky = st.one_of(
+    st.floats(),
+    st.integers(),
+    st.binary(max_size=2),
+    st.tuples(st.integers()),
+    st.sampled_from([1e-5, 1e15, 1e-6, 2.0**53, SAFE_INT, SAFE_INT + 1, -SAFE_INT - 1, True, None]),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.recursive(
+        tricky | any_text,
+        lambda inner: st.lists(inner, max_size=4)
+        | st.dictionaries(any_text | st.integers(0, 3), inner, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_fast_domain_is_its_plain_definition(value: object) -> None:
+    assert fast_domain(value) == plain_fast_domain(value)
+
+
+@pytest.mark.parametrize("levels", [63, 64, 65, 66])
+@pytest.mark.parametrize("leaf", [1, [], {}, 1.0])
+def test_fast_domain_bounds_nesting_as_its_plain_definition(levels: int, leaf: object) -> None:
+    deep = leaf
+    for i in range(levels):
+        deep = [deep] if i % 2 else {"k": deep}
+    try:
+        expected: object = plain_fast_domain(deep)
+    except CanonicalError as e:
+        expected = e.code
+    try:
+        got: object = fast_domain(deep)
+    except CanonicalError as e:
+        got = e.code
+    assert got == expected
