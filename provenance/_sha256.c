@@ -133,7 +133,101 @@ path_text_digest(PyObject *self, PyObject *arg)
     return PyBytes_FromStringAndSize((const char *)digest, HASH_LEN);
 }
 
+#define MAX_LEVELS 62 /* a tree of 2^61 leaves; the shifts below stay within Py_ssize_t */
+
+static const char HEX[] = "0123456789abcdef";
+
+/* The leaves start..stop-1 under node j of level k: each gets its digest in out[leaf - start]. */
+static void
+digest_paths_under(const unsigned char *const *levels, const Py_ssize_t *counts, int k,
+                   Py_ssize_t j, const SHA256_CTX *above, Py_ssize_t start, Py_ssize_t stop,
+                   unsigned char *out)
+{
+    if (k == 0) {
+        SHA256_CTX state = *above;
+        SHA256_Final(out + (j - start) * HASH_LEN, &state);
+        return;
+    }
+    for (Py_ssize_t c = 2 * j; c <= 2 * j + 1; c++) {
+        /* the leaves under node c of level k-1 are [c << (k-1), (c + 1) << (k-1)) */
+        if (c >= counts[k - 1] || ((c + 1) << (k - 1)) <= start || (c << (k - 1)) >= stop) {
+            continue;
+        }
+        SHA256_CTX state = *above;
+        Py_ssize_t s = c ^ 1;
+        if (s < counts[k - 1]) { /* a promoted odd node has no sibling: RFC 9162 skips it */
+            char text[2 + 2 * HASH_LEN] = {'0', 'x'};
+            const unsigned char *h = levels[k - 1] + s * HASH_LEN;
+            for (int b = 0; b < HASH_LEN; b++) {
+                text[2 + 2 * b] = HEX[h[b] >> 4];
+                text[3 + 2 * b] = HEX[h[b] & 15];
+            }
+            SHA256_Update(&state, text, sizeof text);
+        }
+        digest_paths_under(levels, counts, k - 1, c, &state, start, stop, out);
+    }
+}
+
+/*
+ * path_digests(levels: Sequence[bytes], start: int, stop: int) -> bytes
+ * provenance.merkle_levels.path_digests (the reference) in C: for each leaf start..stop-1, the
+ * SHA-256 of its inclusion path top level first, each hash written "0x" and lowercase hex.
+ */
+static PyObject *
+path_digests(PyObject *self, PyObject *args)
+{
+    PyObject *arg;
+    Py_ssize_t start, stop;
+    if (!PyArg_ParseTuple(args, "Onn", &arg, &start, &stop)) {
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(arg, "path_digests expects a sequence of levels");
+    if (seq == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    const unsigned char *levels[MAX_LEVELS];
+    Py_ssize_t counts[MAX_LEVELS];
+    if (n < 1 || n > MAX_LEVELS) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "between 1 and 62 levels");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *level = PySequence_Fast_GET_ITEM(seq, k);
+        if (!PyBytes_Check(level) || PyBytes_GET_SIZE(level) % HASH_LEN != 0) {
+            Py_DECREF(seq);
+            PyErr_Format(PyExc_ValueError, "level %zd is not bytes of whole hashes", k);
+            return NULL;
+        }
+        levels[k] = (const unsigned char *)PyBytes_AS_STRING(level);
+        counts[k] = PyBytes_GET_SIZE(level) / HASH_LEN;
+    }
+    if (start < 0 || stop > counts[0] || start > stop) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "leaf range out of bounds");
+        return NULL;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (stop - start) * HASH_LEN);
+    if (out == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    if (start < stop) {
+        Py_BEGIN_ALLOW_THREADS
+        SHA256_CTX empty;
+        SHA256_Init(&empty);
+        digest_paths_under(levels, counts, (int)n - 1, 0, &empty, start, stop, dst);
+        Py_END_ALLOW_THREADS
+    }
+    Py_DECREF(seq);
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"path_digests", path_digests, METH_VARARGS,
+     "SHA-256 of each leaf's inclusion path (0x-hex, top level first), leaves start..stop-1."},
     {"path_text_digest", path_text_digest, METH_O,
      "SHA-256 of a path's 0x-hex hashes top level first, or None when it is not written so."},
     {"leaf_hashes", leaf_hashes, METH_O, "Concatenated SHA-256(0x00 || item) of each item."},

@@ -307,3 +307,35 @@ def test_path_digests_equal_the_digest_of_each_inclusion_proof(n: int, start: in
         if path:
             path[-1] = bytes(32)
             assert merkle_levels.path_digest(path) != got[:32]
+
+
+@given(
+    n=st.integers(min_value=1, max_value=1100),
+    start=st.integers(min_value=0, max_value=1200),
+    length=st.integers(min_value=0, max_value=1200),
+)
+def test_the_native_path_digests_are_the_python_ones(n: int, start: int, length: int) -> None:
+    assert merkle.NATIVE and merkle.native_path_digests is not None, "built by the project's setup"
+    levels = merkle.build_levels(merkle.leaf_hashes([i.to_bytes(4, "big") for i in range(n)]))
+    start = min(start, n)
+    stop = min(start + length, n)
+    got = merkle_levels.path_digests(levels, start, stop)
+    assert got == merkle_levels.py_path_digests(levels, start, stop) and len(got) == 32 * (stop - start)
+
+
+@pytest.mark.parametrize(
+    ("levels", "start", "stop", "message"),
+    [
+        ([], 0, 1, "between 1 and 62 levels"),
+        ([b"x" * 31], 0, 1, "level 0 is not bytes of whole hashes"),
+        ([b"x" * 32], -1, 1, "leaf range out of bounds"),
+        ([b"x" * 32], 0, 2, "leaf range out of bounds"),
+        ([b"x" * 32] * 63, 0, 1, "between 1 and 62 levels"),
+    ],
+)
+def test_the_native_path_digests_refuse_what_is_not_a_tree(
+    levels: list[bytes], start: int, stop: int, message: str
+) -> None:
+    assert merkle.native_path_digests is not None
+    with pytest.raises(ValueError, match=message):
+        merkle.native_path_digests(levels, start, stop)

@@ -183,7 +183,8 @@ def plain_fast_domain(value: object, depth: int = 0) -> bool:
     if type(value) is float:
         return 1e-5 <= abs(value) < 1e15 and not value.is_integer()  # type: ignore[arg-type, attr-defined]
     if type(value) is dict:
-        return all(type(k) is str and k.isascii() and plain_fast_domain(v, depth + 1) for k, v in value.items())
+        items = value.items()
+        return all(type(k) is str and k.isascii() and plain_fast_domain(v, depth + 1) for k, v in items)
     if type(value) is list:
         return all(plain_fast_domain(v, depth + 1) for v in value)
     return False
