@@ -115,7 +115,7 @@ def _add(
     key: bytes,
     entry: dict[str, Any],
 ) -> int:
-    pos = len(snap)
+    pos = len(snap.indexes)  # not len(snap): a Python-level __len__ per record
     snap.leaves += leaf
     digest = _path_digest(given)
     if digest is None:
