@@ -1,4 +1,4 @@
-"""CSV records: the header, the hot loop of untyped CSV, and typed rows as JSON objects.
+"""CSV records: the header, the hot loop of flat CSV, and any typed rows as JSON objects.
 
 The csv module's dialect is RFC 4180's (quotes doubled inside quoted fields); a chunk never
 cuts a quoted field (see :mod:`provenance.records.readers`).
@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from provenance.errors import InputError
+from provenance.records.canonical import CanonicalError, canonical, key_text
 from provenance.records.chunks import Chunk, Context, decode_text, entry_of
 from provenance.records.schema import CellError, Schema, check_key_columns, convert_cell
 
@@ -63,33 +64,49 @@ def _first_safe_newline(buf: bytes) -> int:
     return -1
 
 
+FLAT_KINDS = ("string", "integer", "number", "boolean")
+
+
 def plain_csv(ctx: Context) -> bool:
     """Untyped columns and ASCII names: every record is a flat object of strings."""
-    return not any(ctx.schema.columns.get(n, "string") != "string" for n in ctx.header) and all(
-        n.isascii() for n in ctx.header
+    return all(n.isascii() for n in ctx.header) and all(
+        ctx.schema.columns.get(n, "string") == "string" for n in ctx.header
     )
 
 
-def plain_csv_chunk(
+def flat_csv(ctx: Context) -> bool:
+    """ASCII column names, every column a string, integer, number or boolean: each record is a
+    flat object whose canonical form orjson gives, but for a number outside the fast domain."""
+    return all(n.isascii() for n in ctx.header) and all(
+        ctx.schema.columns.get(n, "string") in FLAT_KINDS for n in ctx.header
+    )
+
+
+def flat_csv_chunk(
     chunk: Chunk,
     ctx: Context,
     entries: list[bytes],
     keys: list[bytes],
     lines: list[int],
 ) -> None:
-    """The hot loop for the common case (see :func:`plain_csv`); same bytes as the general path.
+    """The hot loop for the common case (see :func:`flat_csv`); the same bytes and the same
+    errors as the general path (``csv_records``, then ``readers._key_and_bytes``), which
+    tests/unit/records/test_csv_rows.py holds it to.
 
-    Strings decoded from UTF-8 are always in the fast canonical domain, so orjson's output is
-    the RFC 8785 form here without a per-value check.
+    Strings decoded from UTF-8, booleans, null and integers (``convert_cell`` bounds them to
+    ±(2^53-1)) are always in the fast canonical domain, so only a number is looked at: one
+    outside the domain sends its record to the reference encoder.
     """
     text = decode_text(chunk.data, ctx.source, chunk.first_line)
     header = ctx.header
     width = len(header)
-    key_idx = [header.index(c) for c in ctx.schema.key]
+    typed = [(i, n, ctx.schema.columns[n]) for i, n in enumerate(header) if n in ctx.schema.columns]
+    typed = [t for t in typed if t[2] != "string"]
+    key_cols = ctx.schema.key
+    typed_key = any(name in key_cols for _, name, _ in typed)  # else the key values are strings
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
     first, line = chunk.first_line, chunk.first_line
-    add_entry, add_key, add_line = entries.append, keys.append, lines.append
     salted = ctx.salt_secret is not None
     limit = ctx.max_record_bytes
     try:
@@ -98,34 +115,63 @@ def plain_csv_chunk(
             if len(row) != width:
                 if not row:
                     continue
-                raise InputError(
-                    f"row has {len(row)} fields, the header has {width}",
-                    code="input.ragged-row",
-                    source=ctx.source,
-                    line=start,
-                )
-            key_values = [row[i] for i in key_idx]
-            if not all(key_values):
-                col = header[key_idx[key_values.index("")]]
-                raise InputError(
-                    f"key column {col!r} is empty",
-                    code="input.empty-key",
-                    source=ctx.source,
-                    line=start,
-                    column=col,
-                )
-            rec = dumps(dict(zip(header, row, strict=True)), option=sort)
-            key = dumps(key_values)
+                raise _ragged(row, width, ctx, start)
+            record: dict[str, Any] = dict(zip(header, row, strict=True))
+            fast = True
+            for i, name, kind in typed:
+                try:
+                    value = record[name] = convert_cell(row[i], kind)
+                except CellError as e:
+                    raise InputError(
+                        e.reason, code=e.code, source=ctx.source, line=start, column=name
+                    ) from None
+                if kind == "number" and value is not None:
+                    fast = fast and 1e-5 <= abs(value) < 1e15 and not value.is_integer()
+            key_values = [record[c] for c in key_cols]
+            for c, v in zip(key_cols, key_values, strict=True):
+                if v is None or v == "":
+                    raise InputError(
+                        f"key column {c!r} is empty",
+                        code="input.empty-key",
+                        source=ctx.source,
+                        line=start,
+                        column=c,
+                    )
+            rec = dumps(record, option=sort) if fast else _reference(record, ctx, start)
+            key = _key_of(key_values, ctx, start) if typed_key else dumps(key_values)
             if salted or len(rec) > limit:
-                add_entry(entry_of(rec, key, ctx, start))
+                entries.append(entry_of(rec, key, ctx, start))
             else:
-                add_entry(b'{"record":' + rec + b"}")
-            add_key(key)
-            add_line(start)
+                entries.append(b'{"record":' + rec + b"}")
+            keys.append(key)
+            lines.append(start)
     except csv.Error as e:
         raise InputError(
             f"malformed CSV: {e}", code="input.malformed", source=ctx.source, line=first + reader.line_num - 1
         ) from None
+
+
+def _ragged(row: list[str], width: int, ctx: Context, line: int) -> InputError:
+    return InputError(
+        f"row has {len(row)} fields, the header has {width}",
+        code="input.ragged-row",
+        source=ctx.source,
+        line=line,
+    )
+
+
+def _reference(record: dict[str, Any], ctx: Context, line: int) -> bytes:
+    try:
+        return canonical(record)
+    except CanonicalError as e:
+        raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=e.path or None) from None
+
+
+def _key_of(values: list[Any], ctx: Context, line: int) -> bytes:
+    try:
+        return key_text(values)
+    except CanonicalError as e:
+        raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=e.path or None) from None
 
 
 def csv_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, Any], bytes | None]]:
@@ -155,12 +201,7 @@ def csv_records(chunk: Chunk, ctx: Context) -> Iterator[tuple[int, dict[str, Any
         if not row:
             continue
         if len(row) != width:
-            raise InputError(
-                f"row has {len(row)} fields, the header has {width}",
-                code="input.ragged-row",
-                source=ctx.source,
-                line=start,
-            )
+            raise _ragged(row, width, ctx, start)
         record: dict[str, Any] = dict(zip(header, row, strict=True))
         for i, name, kind in typed:
             try:

@@ -28,7 +28,14 @@ from provenance.records.canonical import (
     record_salt,
 )
 from provenance.records.chunks import Chunk, ChunkResult, Context, check_size, entry_of
-from provenance.records.csv_rows import BOM, csv_header, csv_records, plain_csv, plain_csv_chunk
+from provenance.records.csv_rows import (
+    BOM,
+    csv_header,
+    csv_records,
+    flat_csv,
+    flat_csv_chunk,
+    plain_csv,
+)
 from provenance.records.jsonl import jsonl_records
 from provenance.records.parquet import parquet_plan, parquet_records
 from provenance.records.schema import Schema
@@ -130,9 +137,9 @@ def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
     columns: dict[str, Column] | None = None
     if ctx.schema.derived_from is not None:
         _derived_chunk(chunk, ctx, entries, keys, lines, values)
-    elif ctx.fmt == "csv" and plain_csv(ctx):
-        plain_csv_chunk(chunk, ctx, entries, keys, lines)
-        if values:
+    elif ctx.fmt == "csv" and flat_csv(ctx) and (not values or plain_csv(ctx)):
+        flat_csv_chunk(chunk, ctx, entries, keys, lines)
+        if values:  # the rules' columns, read by Arrow as the strings they are
             columns = of_csv(chunk.data, ctx.header, list(values), len(entries))
     else:
         for line, record, rec_bytes in _records(chunk, ctx):
@@ -228,8 +235,11 @@ def _key_and_bytes(
     record: dict[str, Any], rec_bytes: bytes | None, ctx: Context, line: int
 ) -> tuple[bytes, bytes]:
     try:
-        key = key_text([_key_value(record, col) for col in ctx.schema.key])
-        return key, rec_bytes if rec_bytes is not None else canonical(record)
+        values = [_key_value(record, col) for col in ctx.schema.key]
+        # The record before its key: a key value without a canonical form is then named by its
+        # column, not by its place in the key ("column [0]").
+        rec = rec_bytes if rec_bytes is not None else canonical(record)
+        return key_text(values), rec
     except CanonicalError as e:
         raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=e.path or None) from None
     except _KeyProblem as e:
