@@ -88,10 +88,12 @@ def flat_csv_chunk(
     entries: list[bytes],
     keys: list[bytes],
     lines: list[int],
+    values: dict[str, list[Any]] | None = None,
 ) -> None:
-    """The hot loop for the common case (see :func:`flat_csv`); the same bytes and the same
+    """The hot loop for the common case (see :func:`flat_csv`): the same bytes and the same
     errors as the general path (``csv_records``, then ``readers._key_and_bytes``), which
-    tests/unit/records/test_csv_rows.py holds it to.
+    tests/unit/records/test_csv_rows.py holds it to. ``values`` collects the typed cells of the
+    columns the schema's rules judge, as the general path does.
 
     Strings decoded from UTF-8, booleans, null and integers (``convert_cell`` bounds them to
     ±(2^53-1)) are always in the fast canonical domain, so only a number is looked at: one
@@ -145,6 +147,8 @@ def flat_csv_chunk(
                 entries.append(b'{"record":' + rec + b"}")
             keys.append(key)
             lines.append(start)
+            for col, column in (values or {}).items():
+                column.append(record.get(col))
     except csv.Error as e:
         raise InputError(
             f"malformed CSV: {e}", code="input.malformed", source=ctx.source, line=first + reader.line_num - 1

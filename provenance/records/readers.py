@@ -137,9 +137,10 @@ def process_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
     columns: dict[str, Column] | None = None
     if ctx.schema.derived_from is not None:
         _derived_chunk(chunk, ctx, entries, keys, lines, values)
-    elif ctx.fmt == "csv" and flat_csv(ctx) and (not values or plain_csv(ctx)):
-        flat_csv_chunk(chunk, ctx, entries, keys, lines)
-        if values:  # the rules' columns, read by Arrow as the strings they are
+    elif ctx.fmt == "csv" and flat_csv(ctx):
+        plain = plain_csv(ctx)
+        flat_csv_chunk(chunk, ctx, entries, keys, lines, None if plain else values)
+        if values and plain:  # the rules' columns, read by Arrow as the strings they are
             columns = of_csv(chunk.data, ctx.header, list(values), len(entries))
     else:
         for line, record, rec_bytes in _records(chunk, ctx):
