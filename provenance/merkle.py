@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Protocol
 
 from provenance.errors import ProofError, RootMismatchError
 
@@ -33,12 +33,6 @@ MAX_TREE_SIZE = 2**64 - 1
 MAX_PROOF_LEN = 128  # a consistency proof of a 2^64 tree needs < 2 * 64 hashes
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 NATIVE = _native is not None
-# A verifier's per-record path digest (provenance/proofs/collection_lines.py); None without C.
-# And a whole tree's path digests (provenance/merkle_levels.py).
-native_path_text_digest: Callable[[Any], bytes | None] | None = getattr(_native, "path_text_digest", None)
-native_path_digests: Callable[[Sequence[bytes], int, int], bytes] | None = getattr(
-    _native, "path_digests", None
-)
 
 _LEAF = b"\x00"
 _NODE = b"\x01"

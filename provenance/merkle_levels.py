@@ -5,9 +5,21 @@ per-proof range arithmetic would dominate."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from provenance.merkle import HASH_LEN, native_path_digests
+from provenance.merkle import HASH_LEN
+
+try:  # the native walks are optional; the Python ones are their reference
+    import provenance._sha256 as _native
+except ImportError:  # pragma: no cover - exercised only where the extension was not built
+    _native = None  # type: ignore[assignment]
+
+native_path_digests: Callable[[Sequence[bytes], int, int], bytes] | None = getattr(
+    _native, "path_digests", None
+)
+# a record's path as a collection writes it (provenance/proofs/collection_lines.py)
+native_path_text_digest: Callable[[Any], bytes | None] | None = getattr(_native, "path_text_digest", None)
 
 
 def inclusion_paths(

@@ -175,7 +175,7 @@ def py_text_digest(path: Any) -> bytes | None:
 
 
 # In C when the native hasher is built: ~1.5 us a path instead of ~7.5 us.
-text_digest = merkle.native_path_text_digest or py_text_digest
+text_digest = merkle_levels.native_path_text_digest or py_text_digest
 
 
 def merge(state: State, part: State) -> None:

@@ -119,26 +119,8 @@ def flat_csv_chunk(
                     continue
                 raise _ragged(row, width, ctx, start)
             record: dict[str, Any] = dict(zip(header, row, strict=True))
-            fast = True
-            for i, name, kind in typed:
-                try:
-                    value = record[name] = convert_cell(row[i], kind)
-                except CellError as e:
-                    raise InputError(
-                        e.reason, code=e.code, source=ctx.source, line=start, column=name
-                    ) from None
-                if kind == "number" and value is not None:
-                    fast = fast and 1e-5 <= abs(value) < 1e15 and not value.is_integer()
-            key_values = [record[c] for c in key_cols]
-            for c, v in zip(key_cols, key_values, strict=True):
-                if v is None or v == "":
-                    raise InputError(
-                        f"key column {c!r} is empty",
-                        code="input.empty-key",
-                        source=ctx.source,
-                        line=start,
-                        column=c,
-                    )
+            fast = _convert(record, row, typed, ctx, start) if typed else True
+            key_values = _key_values(record, key_cols, ctx, start)
             rec = dumps(record, option=sort) if fast else _reference(record, ctx, start)
             key = _key_of(key_values, ctx, start) if typed_key else dumps(key_values)
             if salted or len(rec) > limit:
@@ -153,6 +135,31 @@ def flat_csv_chunk(
         raise InputError(
             f"malformed CSV: {e}", code="input.malformed", source=ctx.source, line=first + reader.line_num - 1
         ) from None
+
+
+def _convert(
+    record: dict[str, Any], row: list[str], typed: list[tuple[int, str, str]], ctx: Context, line: int
+) -> bool:
+    """The typed cells of ``row`` into ``record``; whether orjson gives its canonical form."""
+    fast = True
+    for i, name, kind in typed:
+        try:
+            value = record[name] = convert_cell(row[i], kind)
+        except CellError as e:
+            raise InputError(e.reason, code=e.code, source=ctx.source, line=line, column=name) from None
+        if kind == "number" and value is not None:
+            fast = fast and 1e-5 <= abs(value) < 1e15 and not value.is_integer()
+    return fast
+
+
+def _key_values(record: dict[str, Any], key_cols: tuple[str, ...], ctx: Context, line: int) -> list[Any]:
+    values = [record[c] for c in key_cols]
+    for c, v in zip(key_cols, values, strict=True):
+        if v is None or v == "":
+            raise InputError(
+                f"key column {c!r} is empty", code="input.empty-key", source=ctx.source, line=line, column=c
+            )
+    return values
 
 
 def _ragged(row: list[str], width: int, ctx: Context, line: int) -> InputError:
