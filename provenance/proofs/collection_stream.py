@@ -67,7 +67,7 @@ def verify_file(
 ) -> CollectionVerdict:
     """:func:`verify_stream` of a file, read by ``workers`` processes (default: one per core for a
     large file, when this process runs no other thread: the workers are forked). ``connect``
-    makes the chain reader (importing web3, asking the node) while the workers read."""
+    makes the chain reader (asking the node) while the workers read."""
     workers = _worker_count(workers, path)
     if workers <= 1:
         with path.open("rb") as f:
