@@ -45,7 +45,7 @@ test: setup
 	$(BIN)/mypy
 	npx --no-install solhint 'contracts/**/*.sol'
 	scripts/slither.sh
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not slow"

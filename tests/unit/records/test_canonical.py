@@ -199,7 +199,7 @@ tricky = st.one_of(
 )
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
     st.recursive(
         tricky | any_text,
