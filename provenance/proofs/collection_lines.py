@@ -86,11 +86,12 @@ def read_record(state: State, line: bytes) -> None:
         else:
             where = f"{snap.label} key {key.decode()}"
         state.failures.append(Failure(where, "collection.bad-record", f"{type(e).__name__}: {e}"))
-        state.bad.add((-1, state.records))
         first = state.snapshots[0]
         if first.whole:  # keep its place: the rebuilt root then fails, and says so
             state.placeholders.append(len(first))
-            _add(state, 0, first, bytes(32), None, len(first), b"?", {})
+            state.bad.add((0, _add(state, 0, first, bytes(32), None, len(first), b"?", {})))
+        else:  # counted once: by its place when it has one, else by its line
+            state.bad.add((-1, state.records))
         return
     pos = _add(state, s, snap, leaf, given, index, key, entry)
     if problem is not None:

@@ -97,6 +97,19 @@ def test_an_unreadable_line_is_named_by_its_line_in_workers(tmp_path: Path, at: 
     reasons = [(f["reason"], f["where"]) for f in verdict["failures"]]
     assert reasons[0] == ("collection.bad-record", f"line {at + 1}")
     assert reasons[1][0] == "inclusion.root-mismatch"  # its place was kept: the root fails, not the order
+    assert verdict["records"] == {"count": N, "valid": 0}  # the root fails for all; no record counted twice
+
+
+def test_a_file_cut_inside_a_line_counts_each_record_once(tmp_path: Path) -> None:
+    lines = published()
+    cut = [*lines[:64], lines[64][: len(lines[64]) // 2]]  # as a download that stopped mid-record
+    verdict = both(cut, tmp_path, end=b"")
+    assert [f["reason"] for f in verdict["failures"]] == [
+        "collection.bad-record",
+        "collection.truncated-file",
+        "collection.not-whole",
+    ]
+    assert verdict["records"] == {"count": 64, "valid": 0}
 
 
 def test_blank_lines_and_a_missing_last_newline_change_nothing(tmp_path: Path) -> None:
