@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -171,12 +172,14 @@ def load_policy(source: str, datum: Sections, policy: Policy, chain: Any, limit:
 
 
 def is_jsonl_collection(path: Path) -> bool:
-    """Whether the file's first line is a JSON Lines collection header."""
+    """Whether the file's first line says it is a JSON Lines collection header. Read leniently
+    (the collection reader reads it strictly), so that a hostile header gets the collection's
+    error, not the one of a bundle it never was."""
     with path.open("rb") as f:
         first = f.readline(MAX_COLLECTION_BYTES)
     try:
-        return is_jsonl_header(strict_json.loads(first))
-    except FormatError:
+        return is_jsonl_header(orjson.loads(first))
+    except orjson.JSONDecodeError:
         return False
 
 

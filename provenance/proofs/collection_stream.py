@@ -20,16 +20,14 @@ import itertools
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from provenance import lineage, merkle, merkle_levels
+from provenance import lineage, merkle, merkle_levels, strict_json
 from provenance.errors import FormatError, ProvenanceError
-from provenance.proofs import snapshot
-from provenance.proofs.collection import COLLECTION_FORMAT
+from provenance.proofs import collection_lines, snapshot
+from provenance.proofs.collection import COLLECTION_FORMAT, MAX_COLLECTION_BYTES
 from provenance.proofs.collection_lines import SnapshotRecords, State, empty_like, merge, read_record
 from provenance.proofs.collection_verify import MAX_REPORTED, CollectionVerdict, Failure
 from provenance.proofs.verdict import Verdict
@@ -51,9 +49,7 @@ def verify_stream(
     that is not one; every problem after it is reported in the verdict."""
     it = iter(lines)
     header, state = _start(next(it, b""), policy, chain)
-    for line in it:
-        if line.strip():
-            read_record(state, line)
+    _read_lines(state, ([line] for line in it))
     return _finish(header, state, policy, workers=1)
 
 
@@ -67,14 +63,18 @@ def verify_file(
 ) -> CollectionVerdict:
     """:func:`verify_stream` of a file, read by ``workers`` processes (default: one per core for a
     large file, when this process runs no other thread: the workers are forked). ``connect``
-    makes the chain reader (asking the node) while the workers read."""
+    makes the chain reader (asking the node) while the workers read. No line is held whole in
+    memory past ``MAX_LINE_BYTES``."""
     workers = _worker_count(workers, path)
-    if workers <= 1:
-        with path.open("rb") as f:
-            return verify_stream(f, policy=policy, chain=chain or (connect() if connect else None))
+    size = path.stat().st_size
     with path.open("rb") as f:
-        header, state = _start(f.readline(), policy, None, verify=False)
-        ranges = _ranges(f, path.stat().st_size)
+        first = f.readline(MAX_COLLECTION_BYTES + 1)
+        if workers <= 1:
+            header, state = _start(first, policy, chain or (connect() if connect else None))
+            _read_lines(state, _lines(f, f.tell(), size))
+            return _finish(header, state, policy, workers=1)
+        header, state = _start(first, policy, None, verify=False)
+        ranges = _ranges(f, size)
     _INHERITED.update(state=state, path=path)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -153,9 +153,36 @@ def _ranges(f: Any, size: int) -> list[tuple[int, int]]:
     bounds = [f.tell()]
     while bounds[-1] < size:
         f.seek(min(bounds[-1] + RANGE_BYTES, size))
-        f.readline()
+        while (piece := f.readline(RANGE_BYTES)) and not piece.endswith(b"\n"):
+            pass  # a long line, skipped a bounded piece at a time
         bounds.append(min(f.tell(), size))
     return list(itertools.pairwise(bounds))
+
+
+def _lines(f: Any, start: int, end: int, *, chunk: int = 0, limit: int = 0) -> Iterator[list[bytes]]:
+    """The lines of ``f`` between two line ends, a list per ``chunk`` bytes read; a line longer
+    than ``limit`` (default ``MAX_LINE_BYTES``) is cut to ``limit + 1`` bytes as it is read, so a
+    hostile file costs no more memory than its limit (the reader refuses such a line)."""
+    chunk, limit = chunk or RANGE_BYTES, limit or collection_lines.MAX_LINE_BYTES
+    f.seek(start)
+    left, carry = end - start, b""
+    while left > 0 and (data := f.read(min(chunk, left))):
+        left -= len(data)
+        lines = data.split(b"\n")
+        lines[0] = (carry + lines[0])[: limit + 1]
+        carry = lines.pop()[: limit + 1]
+        if len(data) > limit:  # else only the first line can be long (a cut is a copy: spare it)
+            lines = [line[: limit + 1] for line in lines]
+        yield lines
+    if carry:
+        yield [carry]
+
+
+def _read_lines(state: State, chunks: Iterable[list[bytes]]) -> None:
+    for lines in chunks:
+        for line in lines:
+            if line.strip():
+                read_record(state, line)
 
 
 # What forked workers read: set just before the fork, inherited, never sent through a pipe.
@@ -165,11 +192,7 @@ _INHERITED: dict[str, Any] = {}
 def _read_range(span: tuple[int, int]) -> State:
     part = empty_like(_INHERITED["state"])
     with Path(_INHERITED["path"]).open("rb") as f:
-        f.seek(span[0])
-        data = f.read(span[1] - span[0])
-    for line in data.split(b"\n"):
-        if line.strip():
-            read_record(part, line)
+        _read_lines(part, _lines(f, *span))
     for snap in part.snapshots:  # the parent has them
         snap.proof = None
     return part
@@ -207,7 +230,7 @@ def _check_inclusion(state: State, s: int, snap: SnapshotRecords, workers: int) 
 def _paths_unlike_the_tree(levels: list[bytes], snap: SnapshotRecords, workers: int) -> list[int]:
     """Positions whose path (as given) is not the rebuilt tree's; by ranges in ``workers``
     processes when there are several."""
-    _INHERITED.update(levels=levels, paths=snap.paths, unreadable=snap.unreadable_paths)
+    _INHERITED.update(levels=levels, paths=snap.paths)
     try:
         n = len(snap)
         if workers <= 1 or threading.active_count() != 1:  # a chain client may have started one
@@ -221,16 +244,15 @@ def _paths_unlike_the_tree(levels: list[bytes], snap: SnapshotRecords, workers: 
 
 
 def _bad_paths(span: tuple[int, int]) -> list[int]:
-    levels, unreadable = _INHERITED["levels"], _INHERITED["unreadable"]
     given = memoryview(_INHERITED["paths"])
     start, stop = span
-    expected = memoryview(merkle_levels.path_digests(levels, start, stop))
+    expected = memoryview(merkle_levels.path_digests(_INHERITED["levels"], start, stop))
     if given[start * 32 : stop * 32] == expected:  # the common case: one comparison
-        return sorted(pos for pos in unreadable if start <= pos < stop)
+        return []
     return [
         pos
         for i, pos in enumerate(range(start, stop))
-        if pos in unreadable or given[pos * 32 : pos * 32 + 32] != expected[i * 32 : i * 32 + 32]
+        if given[pos * 32 : pos * 32 + 32] != expected[i * 32 : i * 32 + 32]
     ]
 
 
@@ -238,14 +260,18 @@ def _bad_paths(span: tuple[int, int]) -> list[int]:
 
 
 def _header(line: bytes) -> dict[str, Any]:
-    try:
-        doc = orjson.loads(line)
-    except orjson.JSONDecodeError as e:
-        raise FormatError(f"line 1 is not JSON: {e}", code="collection.malformed") from None
+    try:  # strictly: a duplicate key or an integer past 2^53 is refused, not read one way
+        doc = strict_json.loads(line, max_bytes=MAX_COLLECTION_BYTES)
+    except FormatError as e:
+        raise FormatError(f"line 1 (the header): {e.message}", code="collection.malformed") from None
     if not is_jsonl_header(doc) or not isinstance(doc.get("snapshots"), list):
         raise FormatError("line 1 is not a JSON Lines collection header", code="collection.malformed")
-    if not isinstance(doc.get("recordCount"), int) or not doc["snapshots"]:
-        raise FormatError("the header needs snapshots and a recordCount", code="collection.malformed")
+    count = doc.get("recordCount")
+    if type(count) is not int or count < 0 or not doc["snapshots"]:
+        raise FormatError(
+            "the header needs snapshots and a recordCount (an integer, 0 or more)",
+            code="collection.malformed",
+        )
     return doc  # type: ignore[no-any-return]
 
 

@@ -208,3 +208,22 @@ def test_build_with_quality_rules(run, tmp_path: Path) -> None:  # type: ignore[
     assert not (tmp_path / "no").exists()
     rules.write_text(json.dumps([{"column": "symbol", "pattern": "(a)\\1"}]))
     assert "RE2 cannot run the pattern" in run(*build, "--out", str(tmp_path / "re"), code=2)
+
+
+def test_a_hostile_proofs_file_gets_its_own_error(run, signed: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    published = run("prove", str(signed), "--all").splitlines()
+    header = json.loads(published[0])
+    hostile = tmp_path / "hostile.jsonl"
+    # an integer past what the header may hold: still a collection, refused as one
+    hostile.write_text("\n".join([json.dumps({**header, "recordCount": 10**30}), *published[1:]]) + "\n")
+    out = run("verify", "--offline", str(hostile), code=2)
+    assert out.startswith(
+        "error [collection.malformed]: line 1 (the header): not valid JSON: recordCount: an"
+    )
+    # a record whose leaf index is past uint64: that record fails, by its line
+    rec = json.loads(published[3])
+    rec["leafIndex"] = 2**64
+    hostile.write_text("\n".join([*published[:3], json.dumps(rec), *published[4:]]) + "\n")
+    out = run("verify", "--offline", str(hostile), code=1)
+    assert "failed line 4: [collection.bad-record] leafIndex must be an integer from 0 to 2^64-1" in out
+    assert f"records: 0 of {len(published) - 1} valid" in out
